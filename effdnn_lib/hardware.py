@@ -1,0 +1,45 @@
+"""Measuring what the hardware delivers: matrix-multiply throughput on the CPU or the GPU."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+from .device import synchronize
+
+
+def matmul_flops(n: int) -> int:
+    """Floating-point operations of an ``n x n`` by ``n x n`` product: ``n^2`` dot products of
+    length ``n``, each ``n`` multiplications and ``n - 1`` additions, counted as ``2 n^3``."""
+    return 2 * n**3
+
+
+def time_matmul(n: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, repeats: int = 5) -> float:
+    """Median wall-clock seconds of one ``A @ B`` with ``A, B`` of shape ``n x n``.
+
+    One warm-up product runs first (it pays for allocation and, on a GPU, kernel selection),
+    and the GPU is synchronised around each product so the timer sees the work itself.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int; got {n!r}")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int; got {repeats!r}")
+    gen = torch.Generator().manual_seed(n)
+    a = torch.randn(n, n, generator=gen, dtype=dtype).to(device)
+    b = torch.randn(n, n, generator=gen, dtype=dtype).to(device)
+    a @ b
+    synchronize(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_throughput(sizes, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, repeats: int = 5) -> dict[int, float]:
+    """GFLOP/s achieved by ``A @ B`` for each size ``n`` in ``sizes``."""
+    return {n: matmul_flops(n) / time_matmul(n, device, dtype, repeats) / 1e9 for n in sizes}

@@ -1,0 +1,129 @@
+"""The built website, checked in headless Chromium the way a reader sees it.
+
+Every page in the table of contents must load without errors and without asking any outside
+host for anything (the site works offline); chapter pages must show typeset maths, their
+figures and the stored view of their widgets; every internal link must resolve.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOK = ROOT / "book"
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+PAGES = toc_files()
+CHAPTERS = [f for f in PAGES if f.startswith("notebooks/")]
+
+
+def has_widget_state(docname: str) -> bool:
+    nb = json.loads((BOOK / f"{docname}.ipynb").read_text())
+    return bool(nb.get("metadata", {}).get("widgets"))
+
+
+def open_page(browser, site_url: str, docname: str):
+    """Load a page, recording requests to outside hosts (and blocking them) and JS errors."""
+    page = browser.new_page()
+    outside, errors = [], []
+
+    def route(r):
+        host = urllib.parse.urlsplit(r.request.url).hostname
+        if r.request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site_url}/{docname}.html", wait_until="load")
+    return page, outside, errors
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_loads_offline(browser, site_url, docname):
+    page, outside, errors = open_page(browser, site_url, docname)
+    page.wait_for_timeout(500)
+    assert page.locator("main h1").count() >= 1, f"{docname}: no title"
+    assert not outside, f"{docname} asked outside hosts for: {outside}"
+    assert not errors, f"{docname} raised JavaScript errors: {errors}"
+    page.close()
+
+
+def test_index_redirects_to_intro(browser, site_url):
+    page = browser.new_page()
+    page.goto(f"{site_url}/index.html", wait_until="load")
+    page.wait_for_url("**/intro.html")
+    page.close()
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_maths_is_typeset(browser, site_url, docname):
+    page, _, _ = open_page(browser, site_url, docname)
+    page.wait_for_selector("mjx-container", timeout=20_000)
+    n_typeset = page.locator("mjx-container").count()
+    assert n_typeset >= 5, f"{docname}: only {n_typeset} formulas typeset"
+    text = page.locator("main").inner_text()
+    assert "$$" not in text, f"{docname}: raw $$ left in the page (MathJax did not run)"
+    page.close()
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_figures_are_present(browser, site_url, docname):
+    page, _, _ = open_page(browser, site_url, docname)
+    images = page.locator("main .cell_output img")
+    assert images.count() >= 1, f"{docname}: no figures"
+    broken = page.evaluate(
+        "() => [...document.querySelectorAll('main .cell_output img')]"
+        ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+    )
+    assert not broken, f"{docname}: figures that did not load: {broken}"
+    page.close()
+
+
+@pytest.mark.parametrize("docname", [c for c in CHAPTERS if has_widget_state(c)])
+def test_stored_widget_output_is_visible(browser, site_url, docname):
+    """The html-manager renders the widget state saved in the notebook: sliders and figure."""
+    page, outside, _ = open_page(browser, site_url, docname)
+    page.wait_for_selector(".widget-interact", timeout=20_000)
+    widget = page.locator(".widget-interact").first
+    assert widget.is_visible()
+    assert widget.locator(".widget-slider, .widget-hslider").count() >= 1, f"{docname}: widget has no sliders"
+    assert widget.locator("img").count() >= 1, f"{docname}: the widget's stored figure is not shown"
+    assert widget.locator("img").first.evaluate("i => i.naturalWidth") > 0
+    assert not outside, f"{docname}: the widget renderer asked outside hosts for {outside}"
+    page.close()
+
+
+def test_internal_links_resolve(browser, site_url):
+    broken = []
+    for docname in PAGES:
+        page, _, _ = open_page(browser, site_url, docname)
+        hrefs = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+        page.close()
+        for href in sorted(set(hrefs)):
+            if not href.startswith(site_url):
+                continue
+            url = href.split("#")[0]
+            try:
+                with urllib.request.urlopen(url) as response:
+                    assert response.status == 200
+            except (urllib.error.URLError, AssertionError) as exc:
+                broken.append(f"{docname}: {href} ({exc})")
+    assert not broken, "broken internal links:\n" + "\n".join(broken)
