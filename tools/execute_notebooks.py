@@ -19,9 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-import jupytext
-import nbformat
-from nbclient import NotebookClient
+try:
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+except ImportError:  # pragma: no cover - the message is the point
+    sys.exit("jupytext/nbclient are not installed: run `make env` first (or use `make notebook NB=...`).")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +40,36 @@ def coalesce_streams(outputs: list) -> list:
     return merged
 
 
+def run(nb, cwd: Path, timeout: int) -> float:
+    """Execute notebook ``nb`` in place (outputs replaced) from directory ``cwd``; return seconds."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)
+    start = time.perf_counter()
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(cwd)}},
+        record_timing=False,
+        store_widget_state=True,
+    )
+    client.execute()
+    seconds = time.perf_counter() - start
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
+    return seconds
+
+
+def use_build_settings() -> None:
+    """The environment the committed outputs are made in: CPU, no progress bars."""
+    os.environ.setdefault("EFFDNN_DEVICE", "cpu")
+    os.environ["EFFDNN_PROGRESS"] = "0"
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+
+
 def execute(py_path: Path, timeout: int) -> float:
     if py_path.suffix != ".py":
         raise SystemExit(f"{py_path}: give the .py source, not the {py_path.suffix} file")
@@ -47,24 +80,7 @@ def execute(py_path: Path, timeout: int) -> float:
     if ipynb_path.exists():
         old = nbformat.read(ipynb_path, as_version=4)
         nb = jupytext.combine.combine_inputs_with_outputs(nb, old, fmt="py:percent")
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-            cell.metadata.pop("execution", None)
-    start = time.perf_counter()
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(py_path.parent)}},
-        record_timing=False,
-        store_widget_state=True,
-    )
-    client.execute()
-    seconds = time.perf_counter() - start
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = coalesce_streams(cell.outputs)
+    seconds = run(nb, py_path.parent, timeout)
     nbformat.write(nb, ipynb_path)
     return seconds
 
@@ -74,9 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sources", nargs="+", type=Path, help="notebooks/NN_name.py files")
     parser.add_argument("--timeout", type=int, default=300, help="seconds allowed per cell")
     args = parser.parse_args(argv)
-    os.environ.setdefault("EFFDNN_DEVICE", "cpu")
-    os.environ["EFFDNN_PROGRESS"] = "0"
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    use_build_settings()
     for src in args.sources:
         seconds = execute(src.resolve(), args.timeout)
         print(f"{src}: executed in {seconds:.1f} s -> {src.with_suffix('.ipynb')}")
