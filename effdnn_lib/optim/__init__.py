@@ -4,4 +4,12 @@ Same constructor arguments and defaults, same results, written to be read beside
 equations: one module per family.
 """
 
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, Adamax, AdamW
+from .rmsprop import RMSprop
+from .sgd import SGD
+
 __all__: list[str] = []
+__all__ += ["SGD", "Adagrad", "RMSprop", "Adadelta"]
+__all__ += ["Adam", "AdamW", "Adamax"]

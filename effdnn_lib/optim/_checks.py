@@ -44,3 +44,23 @@ def check_betas(betas) -> tuple[float, float]:
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
     return (check_interval("beta1 (betas[0])", betas[0], 0.0, 1.0), check_interval("beta2 (betas[1])", betas[1], 0.0, 1.0))
+
+
+def check_flag(name: str, value, allow_none: bool = False) -> bool | None:
+    """``value`` is ``True`` or ``False`` (or ``None`` with ``allow_none``): nesterov, centered, maximize, foreach."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, bool):
+        allowed = "True, False or None" if allow_none else "True or False"
+        raise TypeError(f"{name} must be {allowed}; got {value!r}")
+    return value
+
+
+def check_unsupported(name: str, value) -> None:
+    """Reject a ``torch.optim`` option that the from-scratch optimizers accept for compatibility but do
+    not implement (``fused``, ``capturable``, ``differentiable``): only ``None`` or ``False`` is allowed."""
+    if value is not None and value is not False:
+        raise ValueError(
+            f"{name}={value!r} is not supported by the course's from-scratch optimizers "
+            f"(only {name}=False or None); use the torch.optim class for it"
+        )

@@ -1,0 +1,422 @@
+r"""Adam, its decoupled-weight-decay form AdamW, and its infinity-norm form AdaMax.
+
+Drop-in replacements for ``torch.optim.Adam``, ``torch.optim.AdamW`` and ``torch.optim.Adamax``:
+same arguments, same defaults, same numbers. Adam is Algorithm 1 of Kingma & Ba (2015). With
+step size :math:`\alpha` (``lr``), decay rates :math:`\beta_1, \beta_2` (``betas``) and
+:math:`\epsilon` (``eps``), one step on a tensor :math:`\theta` is
+
+.. math::
+
+    t &\leftarrow t + 1\\
+    g_t &\leftarrow \nabla f_t(\theta_{t-1})\\
+    m_t &\leftarrow \beta_1\,m_{t-1} + (1-\beta_1)\,g_t \qquad (m_0 = 0)\\
+    v_t &\leftarrow \beta_2\,v_{t-1} + (1-\beta_2)\,g_t^2 \qquad (v_0 = 0)\\
+    \hat m_t &\leftarrow m_t / (1-\beta_1^t)\\
+    \hat v_t &\leftarrow v_t / (1-\beta_2^t)\\
+    \theta_t &\leftarrow \theta_{t-1} - \alpha\,\hat m_t / (\sqrt{\hat v_t} + \epsilon)
+
+Options, as in PyTorch:
+
+* ``weight_decay`` :math:`\lambda` with ``decoupled_weight_decay=False`` (Adam) adds the gradient of
+  the L2 penalty :math:`\tfrac{\lambda}{2}\lVert\theta\rVert^2` to :math:`g_t`, so the penalty goes
+  through :math:`m_t` and :math:`v_t` and is rescaled like any other gradient. With
+  ``decoupled_weight_decay=True`` (AdamW, Loshchilov & Hutter 2019) the weights shrink directly,
+  :math:`\theta \leftarrow \theta - \alpha\lambda\,\theta`, before the Adam step, and the moments
+  never see :math:`\lambda`.
+* ``amsgrad=True`` (Reddi, Kale & Kumar 2018) divides by the running maximum
+  :math:`v^{\max}_t = \max(v^{\max}_{t-1}, v_t)` instead of :math:`v_t`, so a coordinate's step size
+  can never grow back. PyTorch, and so this module, still bias-corrects it:
+  :math:`\hat v_t = v^{\max}_t / (1-\beta_2^t)`; the paper's AMSGrad has no bias correction.
+* ``maximize=True`` ascends: :math:`g_t \leftarrow -\nabla f_t`.
+
+AdaMax (Kingma & Ba, section 7.1) replaces the second moment by an exponentially weighted infinity
+norm, :math:`u_t = \max(\beta_2 u_{t-1}, |g_t| + \epsilon)`, which needs no bias correction, and steps
+:math:`\theta_t = \theta_{t-1} - \frac{\alpha}{1-\beta_1^t}\,m_t / u_t`. (The paper has no
+:math:`\epsilon`; PyTorch adds it inside the maximum so that :math:`u_t > 0`.)
+
+:func:`adam_update` and :func:`adamax_update` are the readable per-tensor updates, written line by
+line after the algorithms. :func:`adam_update_foreach` and :func:`adamax_update_foreach` do the same
+arithmetic on lists of tensors with ``torch._foreach_*`` kernels. ``foreach=None`` picks the list form
+when every parameter is on a CUDA device, as ``torch.optim`` does, and the readable form otherwise.
+The state keys are PyTorch's (``step``, ``exp_avg`` for :math:`m`, ``exp_avg_sq`` for :math:`v`,
+``max_exp_avg_sq`` for :math:`v^{\max}`, ``exp_inf`` for :math:`u`), so checkpoints move freely between
+``torch.optim`` and this module. As in ``torch.optim``, a learning rate given as a tensor stays a 0-d
+tensor in the scalar arithmetic and always takes the readable path (``foreach=True`` refuses it);
+``betas`` given as tensors are used through their values.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._checks import check_betas, check_flag, check_non_negative, check_unsupported
+from .sgd import as_scalar, group_by_device_and_dtype, new_step_counter, use_foreach
+
+__all__ = ["Adam", "AdamW", "Adamax", "adam_update", "adam_update_foreach", "adamax_update", "adamax_update_foreach"]
+
+
+# ---- Adam: the readable update, line by line after Algorithm 1 -------------------------------
+
+
+def adam_update(
+    param, grad, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, maximize=False, decoupled_weight_decay=False
+):
+    """One Adam step on one (real) parameter tensor, in place.
+
+    ``state`` holds ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with ``amsgrad``,
+    ``max_exp_avg_sq`` (v_max). ``lr`` is the step size alpha.
+
+    The bias corrections are applied as scalars: ``alpha / (1 - beta1^t)`` multiplies ``m_t`` and
+    ``sqrt(1 - beta2^t)`` divides ``sqrt(v_t)``. That is Algorithm 1's last three lines exactly, without
+    storing ``m_hat`` and ``v_hat`` (two fewer passes over the tensor), and it rounds in the same order as
+    ``torch.optim.Adam``, so the two agree to the last bit.
+    """
+    alpha = lr
+    state["step"] += 1  # t <- t + 1
+    t = state["step"].item()
+    g = -grad if maximize else grad  # g_t
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param.mul_(1 - alpha * weight_decay)  # AdamW: theta <- theta - alpha * lambda * theta
+        else:
+            g = g.add(param, alpha=weight_decay)  # Adam + L2: g_t <- g_t + lambda * theta
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m.lerp_(g, 1 - beta1)  # m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+    if amsgrad:
+        v_max = state["max_exp_avg_sq"]
+        torch.maximum(v_max, v, out=v_max)  # v_max_t = max(v_max_{t-1}, v_t)
+        v = v_max
+    bias_correction1 = 1 - beta1**t  # m_hat = m_t / bias_correction1
+    bias_correction2 = 1 - beta2**t  # v_hat = v_t / bias_correction2
+    sqrt_v_hat = v.sqrt() / bias_correction2**0.5  # sqrt(v_hat), without forming v_hat
+    step_size = alpha / bias_correction1  # alpha * m_hat = step_size * m_t, without forming m_hat
+    param.addcdiv_(m, sqrt_v_hat.add_(eps), value=-step_size)  # theta_t = theta_{t-1} - alpha * m_hat / (sqrt(v_hat) + eps)
+
+
+def adam_update_foreach(
+    params,
+    grads,
+    ms,
+    vs,
+    v_maxs,
+    steps,
+    *,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay=0.0,
+    amsgrad=False,
+    maximize=False,
+    decoupled_weight_decay=False,
+):
+    """:func:`adam_update` on lists of real tensors of one device and dtype (``torch._foreach_*``).
+
+    The bias corrections are folded into scalars: ``alpha / (1 - beta1^t)`` multiplies ``m`` and
+    ``sqrt(1 - beta2^t)`` divides ``sqrt(v)``, which saves two passes over the tensors.
+    ``v_maxs`` may be an empty list when ``amsgrad`` is off. The gradients are never modified.
+    """
+    for step in steps:
+        step += 1
+    ts = [step.item() for step in steps]
+    if maximize:
+        grads = torch._foreach_neg(grads)
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            torch._foreach_mul_(params, 1 - lr * weight_decay)
+        else:
+            grads = torch._foreach_add(grads, params, alpha=weight_decay)
+    torch._foreach_lerp_(ms, grads, 1 - beta1)
+    torch._foreach_mul_(vs, beta2)
+    torch._foreach_addcmul_(vs, grads, grads, 1 - beta2)
+    if amsgrad:
+        torch._foreach_maximum_(v_maxs, vs)
+        vs = v_maxs
+    denom = torch._foreach_sqrt(vs)
+    torch._foreach_div_(denom, [(1 - beta2**t) ** 0.5 for t in ts])  # sqrt(v_hat)
+    torch._foreach_add_(denom, eps)
+    torch._foreach_addcdiv_(params, ms, denom, [-lr / (1 - beta1**t) for t in ts])
+
+
+# ---- AdaMax ---------------------------------------------------------------------------------
+
+
+def adamax_update(param, grad, state, *, lr, beta1, beta2, eps, weight_decay=0.0, maximize=False):
+    """One AdaMax step on one (real) parameter tensor, in place. ``state``: ``step``, ``exp_avg`` (m),
+    ``exp_inf`` (u)."""
+    alpha = lr
+    state["step"] += 1  # t <- t + 1
+    t = state["step"].item()
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g.add(param, alpha=weight_decay)  # g_t <- g_t + lambda * theta
+    m, u = state["exp_avg"], state["exp_inf"]
+    m.lerp_(g, 1 - beta1)  # m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+    torch.maximum(u.mul_(beta2), g.abs().add_(eps), out=u)  # u_t = max(beta2 * u_{t-1}, |g_t| + eps)
+    param.addcdiv_(m, u, value=-alpha / (1 - beta1**t))  # theta_t = theta_{t-1} - alpha / (1 - beta1^t) * m_t / u_t
+
+
+def adamax_update_foreach(params, grads, ms, us, steps, *, lr, beta1, beta2, eps, weight_decay=0.0, maximize=False):
+    """:func:`adamax_update` on lists of real tensors of one device and dtype (``torch._foreach_*``)."""
+    for step in steps:
+        step += 1
+    ts = [step.item() for step in steps]
+    if maximize:
+        grads = torch._foreach_neg(grads)
+    if weight_decay != 0:
+        grads = torch._foreach_add(grads, params, alpha=weight_decay)
+    torch._foreach_lerp_(ms, grads, 1 - beta1)
+    torch._foreach_mul_(us, beta2)
+    abs_g = torch._foreach_abs(grads)
+    torch._foreach_add_(abs_g, eps)
+    torch._foreach_maximum_(us, abs_g)
+    torch._foreach_addcdiv_(params, ms, us, [-lr / (1 - beta1**t) for t in ts])
+
+
+# ---- the optimizer classes ------------------------------------------------------------------
+
+
+def _real(t):
+    return torch.view_as_real(t) if torch.is_complex(t) else t
+
+
+class _AdamFamily(torch.optim.Optimizer):
+    """What Adam and Adamax share: checks, lazy state, the step loop over groups and paths."""
+
+    _state_tensors: tuple[str, ...] = ()
+
+    def add_param_group(self, param_group):
+        """Add a group after checking its hyperparameters (a group may override any default)."""
+        if isinstance(param_group, dict):
+            self._check_hyperparameters({**self.defaults, **param_group})
+        super().add_param_group(param_group)
+
+    @staticmethod
+    def _check_common(group):
+        check_non_negative("lr", group["lr"])
+        check_betas(group["betas"])
+        check_non_negative("eps", group["eps"])
+        check_non_negative("weight_decay", group["weight_decay"])
+        check_flag("maximize", group["maximize"])
+        check_flag("foreach", group["foreach"], allow_none=True)
+        if group["foreach"] and isinstance(group["lr"], torch.Tensor):
+            raise ValueError("lr as a Tensor is not supported with foreach=True (as in torch.optim); use foreach=None or False")
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        if len(state) == 0:  # lazily, at a parameter's first step
+            state["step"] = new_step_counter()
+            for key in self._state_tensors_for(group):
+                state[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        return state
+
+    def _state_tensors_for(self, group):
+        return self._state_tensors
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Take one step; ``closure`` re-evaluates the loss (with gradients) and returns it."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            if any(p.grad.is_sparse for p in params):
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            states = {p: self._init_state(p, group) for p in params}
+            lr = group["lr"]
+            if isinstance(lr, torch.Tensor):  # kept a 0-d tensor, so the scalar arithmetic matches torch.optim's
+                lr = lr.squeeze()
+            beta1, beta2 = (float(as_scalar(b)) for b in group["betas"])
+            hyper = dict(lr=lr, beta1=beta1, beta2=beta2, **self._extra_hyper(group))
+            keys = self._state_tensors_for(group)
+            # a tensor lr takes the readable path, as torch.optim does when capturable is off
+            if use_foreach(group["foreach"], params) and not isinstance(lr, torch.Tensor):
+                for tensors in group_by_device_and_dtype(params):
+                    st = [states[p] for p in tensors]
+                    buffers = {k: [_real(s[k]) for s in st] for k in keys}  # e.g. {"exp_avg": [m, ...], ...}
+                    steps = [s["step"] for s in st]
+                    self._update_foreach([_real(p) for p in tensors], [_real(p.grad) for p in tensors], buffers, steps, hyper)
+            else:
+                for p in params:
+                    state = states[p]
+                    if torch.is_complex(p):  # update the real and imaginary parts as two real numbers
+                        state = {k: _real(v) if k != "step" else v for k, v in state.items()}
+                    self._update(_real(p), _real(p.grad), state, hyper)
+        return loss
+
+
+class Adam(_AdamFamily):
+    """Adam (Kingma & Ba, Algorithm 1), written from scratch; same constructor, defaults and results as
+    ``torch.optim.Adam``, including ``amsgrad`` and ``decoupled_weight_decay``.
+
+    ``foreach=None`` uses :func:`adam_update_foreach` when all parameters are on CUDA, the readable
+    :func:`adam_update` otherwise. ``capturable``, ``differentiable`` and ``fused`` must stay off.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        amsgrad=False,
+        *,
+        foreach=None,
+        maximize=False,
+        capturable=False,
+        differentiable=False,
+        fused=None,
+        decoupled_weight_decay=False,
+    ):
+        check_unsupported("capturable", capturable)
+        check_unsupported("differentiable", differentiable)
+        check_unsupported("fused", fused)
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas) if isinstance(betas, list) else betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            foreach=foreach,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
+        self._check_hyperparameters(defaults)
+        super().__init__(params, defaults)
+
+    @classmethod
+    def _check_hyperparameters(cls, group):
+        cls._check_common(group)
+        check_flag("amsgrad", group["amsgrad"])
+        check_flag("decoupled_weight_decay", group["decoupled_weight_decay"])
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("decoupled_weight_decay", False)
+
+    def _state_tensors_for(self, group):
+        return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
+
+    @staticmethod
+    def _extra_hyper(group):
+        return dict(
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            amsgrad=group["amsgrad"],
+            maximize=group["maximize"],
+            decoupled_weight_decay=group["decoupled_weight_decay"],
+        )
+
+    @staticmethod
+    def _update(param, grad, state, hyper):
+        adam_update(param, grad, state, **hyper)
+
+    @staticmethod
+    def _update_foreach(params, grads, buffers, steps, hyper):
+        ms, vs, v_maxs = buffers["exp_avg"], buffers["exp_avg_sq"], buffers.get("max_exp_avg_sq", [])
+        adam_update_foreach(params, grads, ms, vs, v_maxs, steps, **hyper)
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, ``theta <- theta - lr * lambda * theta``
+    before each Adam step. Same constructor and defaults as ``torch.optim.AdamW`` (``weight_decay=1e-2``)."""
+
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=1e-2,
+        amsgrad=False,
+        *,
+        maximize=False,
+        foreach=None,
+        capturable=False,
+        differentiable=False,
+        fused=None,
+    ):
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            foreach=foreach,
+            maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=True,
+        )
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True  # as torch.optim.AdamW: loaded state stays decoupled
+
+
+class Adamax(_AdamFamily):
+    """AdaMax (Kingma & Ba, section 7.1), written from scratch; same constructor, defaults and results as
+    ``torch.optim.Adamax`` (note its larger default ``lr=2e-3``)."""
+
+    _state_tensors = ("exp_avg", "exp_inf")
+
+    def __init__(
+        self,
+        params,
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        foreach=None,
+        *,
+        maximize=False,
+        differentiable=False,
+        capturable=False,
+    ):
+        check_unsupported("capturable", capturable)
+        check_unsupported("differentiable", differentiable)
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas) if isinstance(betas, list) else betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            foreach=foreach,
+            maximize=maximize,
+        )
+        self._check_hyperparameters(defaults)
+        super().__init__(params, defaults)
+
+    @classmethod
+    def _check_hyperparameters(cls, group):
+        cls._check_common(group)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+
+    @staticmethod
+    def _extra_hyper(group):
+        return dict(eps=group["eps"], weight_decay=group["weight_decay"], maximize=group["maximize"])
+
+    @staticmethod
+    def _update(param, grad, state, hyper):
+        adamax_update(param, grad, state, **hyper)
+
+    @staticmethod
+    def _update_foreach(params, grads, buffers, steps, hyper):
+        adamax_update_foreach(params, grads, buffers["exp_avg"], buffers["exp_inf"], steps, **hyper)
