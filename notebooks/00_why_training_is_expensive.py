@@ -385,16 +385,16 @@ print(f"float64 activation memory, micro-batch 64: {format_bytes(mlp_memory([784
 # | # | chapter | review section | status |
 # |---|---|---|---|
 # | 0 | [Why training is expensive](00_why_training_is_expensive.ipynb) | I, I-A, I-B | this chapter |
-# | 1 | Gradient descent: batch, stochastic, mini-batch | II-A | coming |
-# | 2 | Momentum and Nesterov | II-A | coming |
-# | 3 | Adaptive learning rates: AdaGrad, RMSProp, AdaDelta | II-A | coming |
-# | 4 | Adam, from Algorithm 1 to AdamW | II-A | coming |
-# | 5 | Hyperparameters | II-B | coming |
-# | 6 | Regularization | II-B | coming |
-# | 7 | Layer-wise pre-training and automatic differentiation | II-B | coming |
-# | 8 | Resource-Allocating Networks | II-C | coming |
-# | 9 | RAN with an Extended Kalman Filter | II-C | coming |
-# | 10 | Deep Cascade Learning | II-D | coming |
+# | 1 | [Gradient descent: batch, stochastic, mini-batch](01_gradient_descent.ipynb) | II-A | ready |
+# | 2 | [Momentum and Nesterov](02_momentum_and_nesterov.ipynb) | II-A | ready |
+# | 3 | [Adaptive learning rates: AdaGrad, RMSProp, AdaDelta](03_adaptive_learning_rates.ipynb) | II-A | ready |
+# | 4 | [Adam, from Algorithm 1 to AdamW](04_adam.ipynb) | II-A | ready |
+# | 5 | [Hyperparameters](05_hyperparameters.ipynb) | II-B | ready |
+# | 6 | [Regularization](06_regularization.ipynb) | II-B | ready |
+# | 7 | [Layer-wise pre-training and automatic differentiation](07_pretraining_and_autodiff.ipynb) | II-B | ready |
+# | 8 | [Resource-Allocating Networks](08_resource_allocating_network.ipynb) | II-C | ready |
+# | 9 | [RAN with an Extended Kalman Filter](09_ran_ekf.ipynb) | II-C | ready |
+# | 10 | [Deep Cascade Learning](10_deep_cascade_learning.ipynb) | II-D | ready |
 # | 11 | Scaling out | I-A | coming |
 # | 12 | A practical checklist | III | coming |
 

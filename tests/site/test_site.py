@@ -76,9 +76,13 @@ def test_index_redirects_to_intro(browser, site_url):
 @pytest.mark.parametrize("docname", CHAPTERS)
 def test_maths_is_typeset(browser, site_url, docname):
     page, _, _ = open_page(browser, site_url, docname)
-    page.wait_for_selector("mjx-container", timeout=20_000)
-    n_typeset = page.locator("mjx-container").count()
-    assert n_typeset >= 5, f"{docname}: only {n_typeset} formulas typeset"
+    # The first formula may sit in a collapsed solution, so wait for typeset maths to exist,
+    # then count the formulas a reader actually sees.
+    page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+    n_visible = page.evaluate(
+        "() => [...document.querySelectorAll('mjx-container')].filter(m => m.checkVisibility()).length"
+    )
+    assert n_visible >= 5, f"{docname}: only {n_visible} visible formulas typeset"
     text = page.locator("main").inner_text()
     assert "$$" not in text, f"{docname}: raw $$ left in the page (MathJax did not run)"
     page.close()

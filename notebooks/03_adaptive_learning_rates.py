@@ -1,0 +1,613 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 3. Adaptive learning rates: AdaGrad, RMSprop, AdaDelta
+#
+# Chapters 1 and 2 used one learning rate for every parameter. The review's next step is to let
+# each parameter have its own: AdaGrad scales each coordinate's step by the history of its
+# gradients, and RMSprop and AdaDelta replace that ever-growing history by a running average so
+# that the steps do not die out {cite}`ranjan2018efficient,ruder2016overview`. This chapter reads
+# the three updates line by line, measures the effective learning rates they produce, finds a
+# problem where AdaGrad is clearly best (rare features), races all the optimizers so far on the
+# test surfaces and on a small network, and ends with a warning: the libraries the review cites
+# do not all mean the same thing by the same name.
+#
+# **Learning objectives.** After this chapter you can
+#
+# 1. write the AdaGrad, RMSprop and AdaDelta updates and compute the effective step size of each
+#    coordinate;
+# 2. explain why AdaGrad's steps shrink like $1/\sqrt{t}$, and how a running average fixes it;
+# 3. say when per-coordinate rates pay off (sparse, rarely active features) and show it;
+# 4. compare optimizers fairly: each with its own tuned learning rate, on the same problems;
+# 5. translate an optimizer's settings between PyTorch, Keras, Caffe and Lasagne (on Theano), and
+#    spot where their definitions differ enough to matter.
+
+# %%
+import copy
+import math
+import time
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from effdnn_lib import device as dev
+from effdnn_lib.data import load_digits
+from effdnn_lib.exercises import ch03 as check
+from effdnn_lib.notebook import setup, show_source
+from effdnn_lib.optim import SGD, Adadelta, Adagrad, RMSprop
+from effdnn_lib.optim.adadelta import adadelta_update
+from effdnn_lib.optim.adagrad import adagrad_update
+from effdnn_lib.optim.rmsprop import rmsprop_update
+from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
+from effdnn_lib.progress import progress
+from effdnn_lib.surfaces import SURFACES, IllConditionedQuadratic, optimize, plot_contours
+
+setup(seed=0, threads=1)
+
+# %% [markdown]
+# ## AdaGrad: a learning rate per coordinate
+#
+# AdaGrad {cite}`duchi2011adaptive` keeps, for every parameter, the sum of its squared gradients
+# and divides the step by its square root:
+#
+# $$
+# G_t = G_{t-1} + g_t^2, \qquad \theta_t = \theta_{t-1} - \frac{\eta}{\sqrt{G_t} + \epsilon}\, g_t ,
+# $$
+#
+# all elementwise. The fraction $\eta / (\sqrt{G_t} + \epsilon)$ is the coordinate's *effective
+# learning rate*: small where gradients have been large or frequent, large where they have been
+# small or rare. The course's `Adagrad` (a drop-in replacement for `torch.optim.Adagrad`, tested to
+# give identical numbers) does this per tensor; `lr_decay` optionally shrinks $\eta$ further:
+
+# %%
+show_source(adagrad_update)
+
+# %% [markdown]
+# The price of a sum is that it never forgets. If a coordinate sees the same gradient $g$ at
+# every step, then $G_t = t g^2$ and the step is $\eta g / \sqrt{t g^2} = \eta/\sqrt{t}$: it
+# shrinks forever, whether or not the parameter is anywhere near a minimum.
+#
+# ## RMSprop and AdaDelta: averages that forget
+#
+# RMSprop {cite}`tieleman2012rmsprop` replaces the sum by an exponentially weighted average with
+# smoothing constant $\alpha$ (0.99 by default), so only the last $\approx 1/(1-\alpha)$ squared
+# gradients count:
+#
+# $$
+# v_t = \alpha v_{t-1} + (1-\alpha) g_t^2, \qquad \theta_t = \theta_{t-1} - \frac{\eta}{\sqrt{v_t} + \epsilon}\, g_t .
+# $$
+#
+# (`centered=True` divides by an estimate of the gradient's standard deviation instead, and
+# `momentum` adds a buffer as in chapter 2.)
+
+# %%
+show_source(rmsprop_update)
+
+# %% [markdown]
+# AdaDelta {cite}`zeiler2012adadelta` keeps the same running average $E[g^2]$ and a second one,
+# $E[\Delta^2]$, of its own past steps, and sets the step to the ratio of the two root mean
+# squares:
+#
+# $$
+# \Delta_t = \frac{\sqrt{E[\Delta^2]_{t-1} + \epsilon}}{\sqrt{E[g^2]_t + \epsilon}}\, g_t, \qquad \theta_t = \theta_{t-1} - \eta\,\Delta_t .
+# $$
+#
+# Zeiler's argument is about units: if $\theta$ is in metres and the loss in, say, joules, then
+# $g$ is in joules per metre and $\eta g$ is not a length unless $\eta$ carries the right units. The
+# ratio above is in metres by construction, so no learning rate is needed; PyTorch keeps an
+# $\eta$ anyway, 1.0 by default, which is exactly Zeiler's rule.
+
+# %%
+show_source(adadelta_update)
+
+# %% [markdown]
+# ### Effective step sizes, measured
+#
+# Feed one parameter the same gradient, $g = 1$, for 1,000 steps and record each step's size. The
+# closed forms for comparison: AdaGrad's step is $\eta/\sqrt{t}$, and RMSprop's, with $v_t =
+# (1 - \alpha^t) g^2$, is $\eta / \sqrt{1 - \alpha^t}$ (ignoring $\epsilon$). All three use
+# PyTorch's default hyperparameters, with $\eta = 0.01$ for AdaGrad and RMSprop:
+
+# %%
+def step_sizes(make_optimizer, gradients):
+    """Feed one parameter the given gradients in turn; return the size of every step taken."""
+    theta = torch.zeros(1, dtype=torch.float64)
+    optimizer = make_optimizer([theta])
+    sizes = []
+    for g in gradients:
+        before = theta.item()
+        theta.grad = torch.full((1,), float(g), dtype=torch.float64)
+        optimizer.step()
+        sizes.append(abs(theta.item() - before))
+    return sizes
+
+
+makers = {
+    "AdaGrad": lambda p: Adagrad(p, lr=0.01),
+    "RMSprop": lambda p: RMSprop(p, lr=0.01),
+    "AdaDelta": lambda p: Adadelta(p),
+}
+constant = {name: step_sizes(make, [1.0] * 1000) for name, make in makers.items()}
+print(f"{'step t':>6} {'AdaGrad':>10} {'0.01/sqrt(t)':>13} {'RMSprop':>10} {'0.01/sqrt(1-0.99^t)':>20} {'AdaDelta':>10}")
+for t in (1, 2, 10, 100, 1000):
+    print(f"{t:>6} {constant['AdaGrad'][t - 1]:>10.6f} {0.01 / math.sqrt(t):>13.6f} {constant['RMSprop'][t - 1]:>10.6f} "
+          f"{0.01 / math.sqrt(1 - 0.99**t):>20.6f} {constant['AdaDelta'][t - 1]:>10.6f}")
+
+# %% [markdown]
+# Three different behaviours:
+#
+# * AdaGrad's steps follow $\eta/\sqrt t$ exactly: after 1,000 steps they are 32 times smaller
+#   than at the start, although nothing about the problem has changed.
+# * RMSprop's steps settle at $\eta$, but its *first* steps are far larger, 0.1 at $t = 1$, ten
+#   times $\eta$: with $v_0 = 0$ the average is biased towards zero until it has seen
+#   $\approx 1/(1-\alpha)$ gradients. Adam's bias correction (chapter 4) removes exactly this.
+# * AdaDelta starts with tiny steps, $\sqrt{\epsilon}/\sqrt{(1-\rho)g^2} \approx 0.0032$, and lets them
+#   grow, since each step feeds the numerator of the next: 0.0047 after 100 steps, 0.0106 after
+#   1,000. It measures the scale of its own recent steps, not the distance to a minimum.
+#
+# The real weakness of AdaGrad shows when the gradients change scale. Feed 500 large gradients
+# ($g = 10$) and then 1,000 small ones ($g = 0.1$), as when a network leaves a steep early region:
+
+# %%
+regime_change = [10.0] * 500 + [0.1] * 1000
+changing = {name: step_sizes(make, regime_change) for name, make in makers.items()}
+print(f"{'':>9} {'step at t=500 (g=10)':>21} {'step at t=1500 (g=0.1)':>23}")
+for name, sizes in changing.items():
+    print(f"{name:>9} {sizes[499]:>21.6f} {sizes[-1]:>23.6f}")
+
+fig, (ax_constant, ax_change) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
+colours = {"AdaGrad": PALETTE["blue"], "RMSprop": PALETTE["orange"], "AdaDelta": PALETTE["green"]}
+for name in makers:
+    ax_constant.loglog(range(1, 1001), constant[name], color=colours[name], label=name)
+    ax_change.semilogy(range(1, 1501), changing[name], color=colours[name], label=name)
+ax_constant.set(xlabel="step t", ylabel="step size", title="constant gradient g = 1")
+ax_change.axvline(500, color=PALETTE["black"], lw=0.8, ls=":")
+ax_change.set(xlabel="step t", ylabel="step size", title="g = 10 for 500 steps, then g = 0.1")
+ax_constant.legend()
+plt.show()
+
+# %% [markdown]
+# After the switch, AdaGrad still divides by the memory of the large gradients: its step is
+# $\eta \cdot 0.1 / \sqrt{500 \cdot 100 + 1000 \cdot 0.01} \approx 4.5 \times 10^{-6}$, and the
+# parameter is effectively frozen. RMSprop forgets the large gradients within a few hundred steps
+# and is back to steps of about $\eta$ (0.0084). AdaDelta's steps, set by its own past steps rather
+# than by $\eta$, also recover (0.0095).
+#
+# ## Where AdaGrad shines: rare features
+#
+# AdaGrad was designed for problems where some features are rare but informative, such as words
+# in text: "needles in haystacks" in its authors' words. A plain learning rate must be small
+# enough for the frequent features, whose gradients arrive at every step, and is then far too
+# small for a feature that appears in one example in two hundred. AdaGrad gives each feature a
+# rate that reflects how much gradient it has actually received.
+#
+# A synthetic test: a linear model with 40 features, where feature $j$ is non-zero in a fraction
+# of the examples that falls from 100 % (feature 0) to 0.5 % (feature 39); all true weights are 1.
+# One pass of mini-batch training ($B = 10$) over 4,000 examples, squared error, each optimizer at
+# the best of a few learning rates (by test loss):
+
+# %%
+generator = torch.Generator().manual_seed(0)
+n_features, n_examples = 40, 4000
+frequency = torch.logspace(0, math.log10(0.005), n_features, dtype=torch.float64)
+
+
+def sparse_examples(n):
+    active = torch.rand(n, n_features, generator=generator, dtype=torch.float64) < frequency
+    return active * torch.randn(n, n_features, generator=generator, dtype=torch.float64)
+
+
+w_true = torch.ones(n_features, dtype=torch.float64)
+X_sparse, X_sparse_test = sparse_examples(n_examples), sparse_examples(n_examples)
+y_sparse = X_sparse @ w_true + 0.1 * torch.randn(n_examples, generator=generator, dtype=torch.float64)
+y_sparse_test = X_sparse_test @ w_true
+print("training examples in which features 0, 10, 20, 30, 39 are active:", (X_sparse != 0).sum(0)[[0, 10, 20, 30, 39]].tolist())
+
+
+def fit_sparse(make_optimizer, batch_size=10):
+    """One epoch of mini-batch training; test loss, mean weight error on frequent and rare halves."""
+    w = torch.zeros(n_features, dtype=torch.float64)
+    optimizer = make_optimizer([w])
+    for i in range(0, n_examples, batch_size):
+        x, y = X_sparse[i : i + batch_size], y_sparse[i : i + batch_size]
+        w.grad = x.T @ (x @ w - y) / len(y)
+        optimizer.step()
+    error = (w - w_true).abs()
+    test_loss = 0.5 * (X_sparse_test @ w - y_sparse_test).square().mean().item()
+    return {"test": test_loss, "frequent": error[:20].mean().item(), "rare": error[20:].mean().item(), "optimizer": optimizer, "w": w}
+
+
+candidates = {
+    "SGD": (SGD, [0.1, 0.3, 1.0, 2.0]),
+    "AdaGrad": (Adagrad, [0.1, 0.3, 1.0]),
+    "RMSprop": (RMSprop, [0.01, 0.03, 0.1]),
+    "AdaDelta": (Adadelta, [1.0, 10.0]),
+}
+sparse_results = {}
+print(f"{'optimizer':>9} {'best lr':>8} {'test loss':>10} {'error, frequent half':>21} {'error, rare half':>17}")
+for name, (cls, lrs) in candidates.items():
+    tried = {lr: fit_sparse(lambda p: cls(p, lr=lr)) for lr in lrs}
+    lr = min(tried, key=lambda k: tried[k]["test"] if math.isfinite(tried[k]["test"]) else math.inf)
+    sparse_results[name] = r = tried[lr]
+    print(f"{name:>9} {lr:>8g} {r['test']:>10.5f} {r['frequent']:>21.4f} {r['rare']:>17.4f}")
+
+# %% [markdown]
+# AdaGrad reaches the lowest test loss, and it learns the rare half of the weights best. Its
+# effective rates show why: after the pass, the rarest features keep rates many times larger
+# than the commonest one, because their accumulators hold only the few gradients they received.
+
+# %%
+state = sparse_results["AdaGrad"]["optimizer"].state[sparse_results["AdaGrad"]["w"]]
+best_lr = sparse_results["AdaGrad"]["optimizer"].param_groups[0]["lr"]
+effective = best_lr / (state["sum"].sqrt() + 1e-10)
+for j in (0, 10, 20, 30, 39):
+    print(f"feature {j:>2}: active in {int((X_sparse[:, j] != 0).sum()):>4} examples, AdaGrad's effective rate {effective[j].item():.4f}")
+
+# %% [markdown]
+# ## The optimizer race
+#
+# Now all the optimizers of chapters 1 to 3 on the five test surfaces. A fair race gives every
+# optimizer its own best learning rate: on each surface, each optimizer runs 150 steps with three
+# rates a factor of about three apart, and its run with the lowest final value counts. (PyTorch's
+# other defaults throughout; momentum 0.9.)
+
+# %%
+RACERS = {
+    "SGD": (lambda p, lr: SGD(p, lr=lr), [1e-3, 1e-2, 3e-2]),
+    "momentum": (lambda p, lr: SGD(p, lr=lr, momentum=0.9), [3e-4, 1e-3, 3e-3]),
+    "AdaGrad": (lambda p, lr: Adagrad(p, lr=lr), [0.3, 1.0, 3.0]),
+    "RMSprop": (lambda p, lr: RMSprop(p, lr=lr), [3e-3, 1e-2, 3e-2]),
+    "AdaDelta": (lambda p, lr: Adadelta(p, lr=lr), [1.0, 3.0, 10.0]),
+}
+RACE_STEPS = 150
+RACER_COLOURS = dict(zip(RACERS, (PALETTE["blue"], PALETTE["orange"], PALETTE["green"], PALETTE["vermillion"], PALETTE["purple"])))
+
+
+def best_run(surface, make, lrs, steps=RACE_STEPS):
+    """The run (and its learning rate) with the lowest final value; diverged runs lose."""
+    runs = {lr: optimize(surface, lambda p: make(p, lr), n_steps=steps) for lr in lrs}
+    lr = min(runs, key=lambda k: math.inf if runs[k].diverged else runs[k].values[-1].item())
+    return lr, runs[lr]
+
+
+race_lrs = {}
+print(f"{'surface':>11} " + " ".join(f"{name:>16}" for name in RACERS))
+for surface_name, s in progress(SURFACES.items(), desc="race"):
+    cells, race_lrs[surface_name] = [], {}
+    for name, (make, lrs) in RACERS.items():
+        lr, r = best_run(s, make, lrs)
+        race_lrs[surface_name][name] = lr
+        cells.append(f"{r.values[-1].item() - s.min_value:.1e} ({lr:g})")
+    print(f"{surface_name:>11} " + " ".join(f"{c:>16}" for c in cells))
+
+# %% [markdown]
+# The table lists $f - f^*$ after 150 steps, with each optimizer's chosen learning rate in
+# brackets. No method wins everywhere:
+#
+# * on the **saddle**, the adaptive methods escape at once (all three end at the minimum's value,
+#   to $10^{-16}$), while SGD and momentum are still sitting at the saddle point ($f - f^* = 0.25$,
+#   that is $f \approx 0$): the adaptive methods divide the tiny gradient along the escape direction
+#   by its own tiny size, so the step away from the saddle is as long as any other;
+# * on the axis-aligned **quadratic** the per-coordinate scales are exactly what is needed:
+#   AdaGrad reaches the minimum to machine precision and RMSprop to $10^{-47}$, against
+#   $5.4 \times 10^{-5}$ for SGD;
+# * on the **Rosenbrock** valley nobody arrives in 150 steps; momentum (0.50) and AdaGrad (0.87)
+#   lead, and RMSprop and AdaDelta are no better than SGD (about 5). The valley is curved, so its
+#   directions of low and high curvature are not the coordinate axes, and a per-coordinate scale
+#   cannot straighten it; momentum's speed along the valley floor helps more;
+# * on **Beale's** surface momentum is best ($1.9 \times 10^{-4}$), ahead of SGD, AdaGrad, RMSprop and
+#   AdaDelta.
+#
+# Race them yourself: pick a surface, scale all the tuned learning rates up or down together,
+# and change the number of steps. Runs that diverge stop with a message. The website shows the
+# Beale surface with the tuned rates.
+
+# %% tags=["nbval-ignore-output"]
+# output varies between runs: widget
+def race(surface_name="beale", lr_scale=1.0, steps=RACE_STEPS):
+    s = SURFACES[surface_name]
+    fig, (ax_path, ax_value) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
+    plot_contours(ax_path, s)
+    messages = []
+    for name, (make, _) in RACERS.items():
+        lr = race_lrs[surface_name][name] * lr_scale
+        r = optimize(s, lambda p: make(p, lr), n_steps=steps)
+        ax_path.plot(r.points[:, 0], r.points[:, 1], color=RACER_COLOURS[name], lw=1.2, label=name)
+        ax_value.semilogy(range(len(r.values)), (r.values - s.min_value).clamp_min(1e-16), color=RACER_COLOURS[name], label=f"{name} (lr {lr:.3g})")
+        if r.diverged:
+            messages.append(f"{name}: {r.message}")
+    ax_path.plot(*s.start, marker="o", color="black", markersize=4)
+    ax_value.set(xlabel="step", ylabel="f - f*", title=f"{s.name}: value above the minimum")
+    ax_value.legend(fontsize=7)
+    plt.show()
+    for m in messages:
+        print(m)
+
+
+widgets.interact(
+    race,
+    surface_name=widgets.Dropdown(options=list(SURFACES), value="beale", description="surface"),
+    lr_scale=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.1, description="lr scale", continuous_update=False),
+    steps=widgets.IntSlider(value=RACE_STEPS, min=10, max=1000, step=10, description="steps", continuous_update=False),
+);
+
+# %% [markdown]
+# ## A small network on the digits
+#
+# The surfaces are two-dimensional; a network has thousands of parameters whose gradient scales
+# differ by layer. A multi-layer perceptron with one hidden layer of 64 units, trained for 15
+# epochs on the digits with mini-batches of 32, starting from the same weights for every
+# optimizer. The learning rates are common choices for each method (AdaDelta at its default 1.0),
+# not tuned: this is what a first try looks like. The training runs on the device that
+# `effdnn_lib.device.get_device()` picks; the committed outputs are the CPU's.
+
+# %%
+device = dev.get_device()
+digits = load_digits()
+X_train, y_train = digits["train"].x.to(device), digits["train"].y.to(device)
+X_test, y_test = digits["test"].x.to(device), digits["test"].y.to(device)
+torch.manual_seed(0)
+initial_model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)).to(device)
+contenders = {
+    "SGD, lr 0.1": lambda p: SGD(p, lr=0.1),
+    "momentum 0.9, lr 0.05": lambda p: SGD(p, lr=0.05, momentum=0.9),
+    "AdaGrad, lr 0.05": lambda p: Adagrad(p, lr=0.05),
+    "RMSprop, lr 0.001": lambda p: RMSprop(p, lr=0.001),
+    "AdaDelta, lr 1.0": lambda p: Adadelta(p, lr=1.0),
+}
+
+
+def train_mlp(make_optimizer, epochs=15, batch_size=32):
+    model = copy.deepcopy(initial_model)
+    optimizer = make_optimizer(model.parameters())
+    order_generator = torch.Generator().manual_seed(0)
+    losses, seconds = [], 0.0
+    for _ in range(epochs):
+        order = torch.randperm(len(y_train), generator=order_generator)
+        start = time.perf_counter()
+        for i in range(0, len(y_train), batch_size):
+            batch = order[i : i + batch_size]
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(X_train[batch]), y_train[batch]).backward()
+            optimizer.step()
+        dev.synchronize(device)
+        seconds += time.perf_counter() - start
+        with torch.no_grad():
+            losses.append(nn.functional.cross_entropy(model(X_train), y_train).item())
+    with torch.no_grad():
+        accuracy = (model(X_test).argmax(1) == y_test).float().mean().item()
+    return {"losses": losses, "accuracy": accuracy, "seconds": seconds}
+
+
+mlp_runs = {name: train_mlp(make) for name, make in progress(contenders.items(), desc="optimizers")}
+print(f"{'optimizer':>22} {'loss, epoch 1':>14} {'loss, epoch 5':>14} {'loss, epoch 15':>15} {'test accuracy':>14}")
+for name, r in mlp_runs.items():
+    print(f"{name:>22} {r['losses'][0]:>14.4f} {r['losses'][4]:>14.4f} {r['losses'][-1]:>15.4f} {r['accuracy']:>14.4f}")
+
+# %% tags=["nbval-ignore-output"]
+# output varies between runs: timings
+for name, r in mlp_runs.items():
+    print(f"{name:>22}: {r['seconds']:.2f} s for 15 epochs ({r['seconds'] / (15 * math.ceil(len(y_train) / 32)) * 1e6:.0f} us per step)")
+
+# %%
+fig, ax = plt.subplots(figsize=FIGSIZE)
+for (name, r), colour in zip(mlp_runs.items(), RACER_COLOURS.values()):
+    ax.semilogy(range(1, 16), r["losses"], marker=".", color=colour, label=name)
+ax.set(xlabel="epoch", ylabel="training loss", title="MLP 64-64-10 on the digits, B = 32")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# All five reach a test accuracy between 97.3 % and 98.4 %, so on this easy problem the choice
+# matters more for the training loss than for the accuracy. Momentum and AdaGrad fall fastest
+# (0.0035 and 0.0042 after 15 epochs); plain SGD is the slowest (0.0377), and RMSprop at its common
+# rate of 0.001 is cautious (0.0228). AdaDelta, with no learning rate to tune, comes third
+# (0.0066). Per step, the adaptive methods do a few more elementwise operations than SGD; on a model
+# this small the wall-clock difference is mostly fixed per-call overhead (see the timings above,
+# which depend on the machine). For a model of a million parameters, `benchmarks/optim_step.py`
+# times the optimizer step itself against `torch.optim`.
+#
+# ## Same name, different optimizer
+#
+# The review points to four libraries for these optimizers: Theano, Caffe, Keras and Lasagne
+# {cite}`ranjan2018efficient`. Their documentation and code define the "same" methods in
+# different ways; a setting copied from one to another can mean something else. The main
+# differences, from each library's documented update rules (Keras as of its version 2, which
+# the review links):
+#
+# | | PyTorch | Keras 2 | Caffe | Lasagne (on Theano) |
+# |---|---|---|---|---|
+# | momentum | $b \leftarrow \mu b + g$; $\theta \leftarrow \theta - \eta b$ (**lr outside**) | $v \leftarrow \mu v - \eta g$; $\theta \leftarrow \theta + v$ (**lr inside**) | as Keras | as Keras |
+# | Nesterov | step along $g + \mu b$ | $\theta \leftarrow \theta + \mu v - \eta g$ | gradient at $\theta + \mu v$ (documented form) | as Keras |
+# | dampening | $b \leftarrow \mu b + (1-\tau) g$, not on the first step | none | none | none |
+# | AdaGrad | $\eta g/(\sqrt{G} + \epsilon)$, $\eta = 0.01$, $\epsilon = 10^{-10}$ | same form, $\eta = 0.01$, $\epsilon = 10^{-7}$ | same form, $\delta = 10^{-8}$ | $\eta g/\sqrt{G + \epsilon}$ (**eps inside**), $\eta = 1$, $\epsilon = 10^{-6}$ |
+# | RMSprop | $\eta g/(\sqrt{v} + \epsilon)$, $\eta = 0.01$, $\alpha = 0.99$, $\epsilon = 10^{-8}$ | same form, $\eta = 0.001$, $\rho = 0.9$, $\epsilon = 10^{-7}$ | same form, decay 0.99, $\delta = 10^{-8}$ | $\eta g/\sqrt{v + \epsilon}$ (**eps inside**), $\eta = 1$, $\rho = 0.9$, $\epsilon = 10^{-6}$ |
+# | AdaDelta | $\eta = 1$, $\rho = 0.9$, $\epsilon = 10^{-6}$ | $\eta = 1$, $\rho = 0.95$, $\epsilon = 10^{-7}$ | $\eta$ = `base_lr` (must be set), $\rho$ is called `momentum`, $\delta = 10^{-8}$ | $\eta = 1$, $\rho = 0.95$, $\epsilon = 10^{-6}$ |
+#
+# Theano itself ships no optimizers: its tutorials write each update by hand as a pair
+# (shared variable, new expression), usually plain SGD, and libraries such as Lasagne build the
+# others on top. (Later Keras versions on TensorFlow 2 changed several defaults, for instance
+# AdaDelta's learning rate to 0.001.) Where do the differences matter? Four numerical checks.
+#
+# **1. Where $\epsilon$ sits.** The first RMSprop step, when $v_1 = (1-\rho)g^2$, for gradients of
+# different sizes, with each library's default settings:
+
+# %%
+def first_rmsprop_step(g, lr, decay, eps, eps_inside):
+    v = (1 - decay) * g**2
+    return lr * g / math.sqrt(v + eps) if eps_inside else lr * g / (math.sqrt(v) + eps)
+
+
+library_rmsprop = {
+    "PyTorch": dict(lr=0.01, decay=0.99, eps=1e-8, eps_inside=False),
+    "Keras 2": dict(lr=0.001, decay=0.9, eps=1e-7, eps_inside=False),
+    "Caffe (lr 0.01)": dict(lr=0.01, decay=0.99, eps=1e-8, eps_inside=False),
+    "Lasagne": dict(lr=1.0, decay=0.9, eps=1e-6, eps_inside=True),
+}
+print(f"{'gradient g':>10} " + " ".join(f"{name:>16}" for name in library_rmsprop))
+for g in (1.0, 1e-2, 1e-4, 1e-6):
+    print(f"{g:>10g} " + " ".join(f"{first_rmsprop_step(g, **cfg):>16.3e}" for cfg in library_rmsprop.values()))
+torch_step = step_sizes(lambda p: RMSprop(p), [1e-4])[0]
+print(f"check: the course's RMSprop takes a first step of {torch_step:.3e} for g = 1e-4, as the PyTorch column says")
+
+# %% [markdown]
+# With $\epsilon$ outside the root, the first step is $\eta/\sqrt{1-\rho}$ whatever the gradient's
+# size, down to gradients near $\epsilon$. With $\epsilon$ inside, as in Lasagne, gradients smaller
+# than about $\sqrt{\epsilon/(1-\rho)} \approx 3 \times 10^{-3}$ get proportionally smaller steps:
+# at $g = 10^{-4}$ the step is 32 times below its large-gradient value, and at $g = 10^{-6}$ more
+# than three thousand times. The same $\epsilon = 10^{-6}$ therefore acts as a noise floor in Lasagne and as a
+# mere guard against division by zero in PyTorch.
+#
+# **2. The learning rate inside or outside the velocity.** With a constant learning rate the
+# PyTorch form and the Keras/Caffe/Lasagne form are the same method ($v = -\eta b$). They part
+# when the learning rate changes. On the quadratic with $\kappa = 10$, with $\eta = 0.05$ dropped to
+# $0.005$ after 20 steps and momentum 0.9:
+
+# %%
+q10 = IllConditionedQuadratic(10)
+theta_torch = torch.tensor([1.0, 1.0], dtype=torch.float64)
+optimizer = SGD([theta_torch], lr=0.05, momentum=0.9)
+schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[20], gamma=0.1)
+theta_keras, velocity = torch.tensor([1.0, 1.0], dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+gaps, steps_after_drop = [], {}
+for t in range(1, 41):
+    lr_now = optimizer.param_groups[0]["lr"]
+    before_torch, before_keras = theta_torch.clone(), theta_keras.clone()
+    theta_torch.grad = q10.grad(theta_torch)
+    optimizer.step()
+    schedule.step()
+    velocity = 0.9 * velocity - lr_now * q10.grad(theta_keras)  # Keras / Caffe / Lasagne
+    theta_keras = theta_keras + velocity
+    gaps.append((theta_torch - theta_keras).abs().max().item())
+    if t in (20, 21):
+        steps_after_drop[t] = {"PyTorch": (theta_torch - before_torch).norm().item(), "Keras": (theta_keras - before_keras).norm().item()}
+print(f"largest difference in the first 20 steps: {max(gaps[:20]):.1e}; in steps 21-40: {max(gaps[20:]):.4f}")
+for t, lengths in steps_after_drop.items():
+    print(f"length of step {t}: PyTorch {lengths['PyTorch']:.5f}, Keras form {lengths['Keras']:.5f}")
+
+# %% [markdown]
+# Up to the drop the two agree to rounding error. At the drop, PyTorch's next step is 26 times
+# shorter than the one before, because the new rate multiplies the whole accumulated buffer; the
+# Keras/Caffe/Lasagne velocity already contains the old rate, so its first step after the drop is
+# almost as long as before (0.190 against 0.226) and the change takes effect over about
+# $1/(1-\mu) = 10$ steps. Learning-rate
+# schedules tuned in one library therefore behave differently in the other.
+#
+# **3. Dampening and the first step.** PyTorch's `dampening` $\tau$ scales new gradients by
+# $(1 - \tau)$, but its buffer starts at the first gradient undamped. With $\tau = \mu = 0.9$ and a
+# constant gradient 1, an exponentially weighted average would give $0.1, 0.19, 0.271, \dots$:
+
+# %%
+theta = torch.zeros(1, dtype=torch.float64)
+optimizer = SGD([theta], lr=0.0, momentum=0.9, dampening=0.9)
+buffers = []
+for _ in range(3):
+    theta.grad = torch.ones(1, dtype=torch.float64)
+    optimizer.step()
+    buffers.append(optimizer.state[theta]["momentum_buffer"].item())
+print("PyTorch buffer after steps 1, 2, 3:", ", ".join(f"{b:.4f}" for b in buffers))
+
+# %% [markdown]
+# The buffer starts at 1.0 and stays there: the first gradient enters with full weight, so the
+# dampened buffer begins ten times larger than an average started from zero. None of the other
+# three libraries has this option.
+#
+# **4. AdaDelta's learning rate.** Zeiler's method has no learning rate; PyTorch, Keras 2 and
+# Lasagne multiply by one that defaults to 1.0, which changes nothing, Caffe requires one
+# (`base_lr`), and Keras on TensorFlow 2 defaulted to 0.001. The same 300 steps on the quadratic
+# with $\kappa = 10$, from $(1, 1)$:
+
+# %%
+for lr in (1.0, 0.001):
+    r = optimize(q10, lambda p: Adadelta(p, lr=lr), start=(1.0, 1.0), n_steps=300)
+    print(f"Adadelta(lr={lr:g}): f = {r.values[-1].item():.4e} after 300 steps (f = {r.values[0].item():.1f} at the start)")
+print(f"first AdaDelta step for g = 1: PyTorch defaults {step_sizes(lambda p: Adadelta(p), [1.0])[0]:.5f}, "
+      f"Keras 2 defaults (rho 0.95, eps 1e-7) {math.sqrt(1e-7) / math.sqrt(0.05 + 1e-7):.5f}")
+
+# %% [markdown]
+# With a learning rate of 0.001 AdaDelta barely moves in 300 steps: a port that keeps the
+# hyperparameter names but not their defaults silently trains a thousand times slower. Even the
+# defaults that look alike differ: the first step under Keras 2's $\rho$ and $\epsilon$ is less than
+# half PyTorch's.
+#
+# ## Exercises
+#
+# Each exercise has a self-check: call it with your answer. Solutions are hidden below each
+# exercise (click to show on the website; in JupyterLab, expand the collapsed cell).
+#
+# **Exercise 1.** AdaGrad with $\eta = 0.1$ and $\epsilon = 0$ receives the gradient $g = 0.5$ at
+# every step. How large is its 100th step?
+
+# %%
+your_answer = None  # replace with your number
+check.adagrad_step_after(your_answer, t=100, gradient=0.5, lr=0.1)
+
+# %% tags=["hide-cell"] jupyter={"source_hidden": true}
+# Solution: G = 100 * 0.25 = 25, so the step is 0.1 * 0.5 / 5 = 0.01: lr / sqrt(t), whatever g is.
+solution = 0.1 / math.sqrt(100)
+check.adagrad_step_after(solution, t=100, gradient=0.5, lr=0.1)
+
+# %% [markdown]
+# **Exercise 2.** RMSprop with $\alpha = 0.9$ receives a constant gradient. After how many steps
+# does its average $v_t$ first reach 99 % of $g^2$?
+
+# %%
+your_answer = None
+check.rmsprop_warm_up_steps(your_answer, alpha=0.9, fraction=0.99)
+
+# %% tags=["hide-cell"] jupyter={"source_hidden": true}
+# Solution: v_t = (1 - 0.9^t) g^2 >= 0.99 g^2 once 0.9^t <= 0.01, i.e. t >= log(0.01) / log(0.9) = 43.7.
+solution = math.ceil(math.log(0.01) / math.log(0.9))
+check.rmsprop_warm_up_steps(solution, alpha=0.9, fraction=0.99)
+
+# %% [markdown]
+# **Exercise 3.** How large is AdaDelta's very first step for a gradient $g = 1$ with PyTorch's
+# defaults ($\rho = 0.9$, $\epsilon = 10^{-6}$, $\eta = 1$)?
+
+# %%
+your_answer = None
+check.adadelta_first_step(your_answer, gradient=1.0, rho=0.9, eps=1e-6)
+
+# %% tags=["hide-cell"] jupyter={"source_hidden": true}
+# Solution: E[g^2] = 0.1 and E[Delta^2] = 0, so Delta = sqrt(1e-6) / sqrt(0.1 + 1e-6) * 1.
+solution = math.sqrt(1e-6) / math.sqrt(0.1 + 1e-6)
+check.adadelta_first_step(solution, gradient=1.0, rho=0.9, eps=1e-6)
+
+# %% [markdown]
+# **Exercise 4 (open).** Re-run the rare-features experiment with the frequent half of the
+# features scaled up by a factor of 10. Which optimizers are hurt, and why is AdaGrad not?
+#
+# ## Summary
+#
+# * AdaGrad divides each coordinate's step by the root of its summed squared gradients: rare or
+#   small-gradient coordinates get large rates, and every rate shrinks like $1/\sqrt t$.
+# * RMSprop and AdaDelta use running averages instead, so the rates recover when gradients shrink;
+#   RMSprop's first steps overshoot by $1/\sqrt{1-\alpha^t}$ (the bias Adam corrects), and AdaDelta
+#   needs no learning rate but starts with steps of size about $\sqrt\epsilon$.
+# * Per-coordinate rates shine on rare features and saddles; they do not replace momentum on
+#   curved valleys. Compare optimizers each with its own tuned learning rate.
+# * The same name can hide different definitions: $\epsilon$ inside or outside the root, the
+#   learning rate inside or outside the velocity, dampening, and defaults that differ by a factor
+#   of a thousand.
+#
+# ## References
+#
+# {cite}`ranjan2018efficient` (section II-A), {cite}`ruder2016overview`, {cite}`duchi2011adaptive`
+# (AdaGrad), {cite}`tieleman2012rmsprop` (RMSprop), {cite}`zeiler2012adadelta` (AdaDelta),
+# {cite}`kingma2015adam` (bias correction, chapter 4); the libraries compared:
+# {cite}`paszke2019pytorch,chollet2015keras,jia2014caffe,dieleman2015lasagne,theano2016theano`.

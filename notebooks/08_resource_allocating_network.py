@@ -1,0 +1,469 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 8. Resource-allocating networks
+#
+# Every network so far had its size fixed before training started, and saw its data many times.
+# Platt's resource-allocating network (RAN) {cite}`platt1991resource` does neither. It starts
+# empty, sees each sample **once**, in the order the samples arrive, and decides on the spot
+# whether the sample deserves a new hidden unit or only a small correction of the units it
+# already has. The review sorts this among the algorithmic advances: the network grows only as
+# large as the data demand, and learning costs one cheap update per sample
+# {cite}`ranjan2018efficient`. The classic test is predicting the chaotic Mackey-Glass series
+# {cite}`mackey1977oscillation`, integrated with the 4th-order Runge-Kutta method (the review's
+# footnote 5). This chapter builds both from scratch and measures how close we come to Platt.
+#
+# **Learning objectives.** After this chapter you can
+#
+# 1. integrate a delay differential equation with RK4, keep its 4th order of accuracy, and check
+#    the order numerically;
+# 2. set up the t+85 Mackey-Glass prediction task and its normalized error;
+# 3. state RAN's two novelty conditions, how a new unit is initialised, and the LMS update used
+#    otherwise, and read them in the code;
+# 4. explain how the resolution $\delta$ and the error threshold $\epsilon$ trade network size
+#    against accuracy;
+# 5. compare our RAN's error and size with what Platt reported.
+
+# %%
+import time
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+
+from effdnn_lib.data import mackey_glass, mackey_glass_prediction, normalized_error
+from effdnn_lib.exercises import ch08 as check
+from effdnn_lib.notebook import setup, show_source
+from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
+from effdnn_lib.ran import RAN, _GrowingRBF
+
+setup(seed=0, threads=1)
+
+# %% [markdown]
+# ## The Mackey-Glass system
+#
+# Mackey and Glass modelled the production of blood cells with a *delay* differential equation:
+# the rate of change now depends on the state $\tau$ time units ago,
+#
+# $$
+# \frac{dx}{dt} = \frac{a\,x(t-\tau)}{1 + x(t-\tau)^{10}} - b\,x(t),
+# \qquad a = 0.2,\ b = 0.1,\ \tau = 17 .
+# $$
+#
+# For $\tau = 17$ the solution never settles and never repeats: it is chaotic. A delay equation
+# needs a whole *history* $x(t)$ for $t \in [-\tau, 0]$ to start from; we take the constant
+# $x(t) = x_0 = 1.2$ (the library also offers the other common choice, zero before $t = 0$).
+#
+# The classical Runge-Kutta method takes a step $h$ by evaluating the right-hand side four times,
+# twice at the half step $t_n + h/2$. There the delayed term needs $x(t_n + h/2 - \tau)$, which
+# falls between two stored points. Holding the delayed value fixed during the step would be
+# simplest, but it drops the method to first order. We choose $h$ so that $\tau / h$ is an
+# integer (the full steps land on the grid) and interpolate the half steps with the cubic Hermite
+# polynomial through the two neighbouring grid values $x_m, x_{m+1}$ and their slopes
+# $x'_m, x'_{m+1}$ (the slopes are the right-hand side, which RK4 computes anyway):
+#
+# $$
+# x\!\left(t_m + \tfrac h2\right) \approx \frac{x_m + x_{m+1}}{2} + \frac h8\,(x'_m - x'_{m+1}).
+# $$
+#
+# Its error is $O(h^4)$, so each step's error stays $O(h^5)$ and the global error $O(h^4)$.
+
+# %%
+show_source(mackey_glass)
+
+# %% [markdown]
+# The claim "4th order" is testable: halving $h$ should divide the error by $2^4 = 16$. We compare
+# with a run at $h = 1/64$ on $0 \le t \le 100$, before chaos amplifies the differences between
+# any two runs.
+
+# %%
+_, reference = mackey_glass(100.0, h=1 / 64)
+steps = [1.0, 0.5, 0.25, 0.125]
+errors = [np.abs(mackey_glass(100.0, h=h)[1] - reference).max() for h in steps]
+print(f"{'h':>6} {'max error':>10} {'ratio to previous':>18}")
+for i, (h, err) in enumerate(zip(steps, errors)):
+    ratio = f"{errors[i - 1] / err:18.1f}" if i else " " * 18
+    print(f"{h:6.3f} {err:10.2e} {ratio}")
+
+# %% [markdown]
+# Each halving of the step divides the error by 16.0 to 16.1: fourth order, as designed. The
+# course uses $h = 0.1$ ($\tau / h = 170$), whose error on this stretch is around $10^{-9}$, far
+# below anything a network will notice. Generating 5,000 time units takes a fraction of a second.
+#
+# Here is the series, and its **attractor in delay coordinates**: plotting $x(t)$ against
+# $x(t - 17)$ unfolds the one-dimensional signal into the shape that its trajectory keeps
+# tracing, never exactly twice the same way.
+
+# %%
+t, x = mackey_glass(5000.0)
+window = (t >= 1000) & (t <= 1500)
+fig, (ax, ax_attr) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
+ax.plot(t[window], x[window], color=PALETTE["blue"], lw=1.2)
+ax.set_xlabel("t")
+ax.set_ylabel("x(t)")
+ax.set_title("Mackey-Glass, tau = 17")
+late = (t >= 1000) & (t <= 3000)
+ax_attr.plot(x[late][:-17], x[late][17:], color=PALETTE["blue"], lw=0.5, antialiased=False)  # keeps the PNG small
+ax_attr.set_xlabel("x(t - 17)")
+ax_attr.set_ylabel("x(t)")
+ax_attr.set_title("the attractor in delay coordinates")
+plt.show()
+print(f"after the transient (t >= 1000): min {x[t >= 1000].min():.4f}, max {x[t >= 1000].max():.4f}, std {x[t >= 1000].std():.4f}")
+
+# %% [markdown]
+# ## The prediction task
+#
+# Following Lapedes and Farber {cite}`lapedes1987nonlinear`, Moody and Darken {cite}`moody1989fast`
+# and Platt, the network sees the present and three past values,
+# $\mathbf x(t) = [x(t), x(t-6), x(t-12), x(t-18)]$, and must predict $x(t + 85)$: five delays
+# ahead, far enough that small errors in the inputs matter.
+# The error measure is the **normalized error**, the root-mean-square error divided by the
+# standard deviation of the target; always predicting the mean scores 1.
+#
+# Our windows (the series is sampled once per time unit): training inputs $t = 1000, \dots, 3999$
+# (3,000 samples, in time order; the first 1,000 time units are dropped so the start-up
+# transient has died out), and 500 test inputs starting 500 time units after the last training
+# target. Platt trained on a longer stretch of the series than our 3,000 samples (we are not sure
+# of his exact count); we keep the fits to a fraction of a second and show the effect of more
+# data below.
+
+# %%
+task = mackey_glass_prediction()
+print(f"training: {task.n_train} samples, inputs t = {task.t_train[0]} ... {task.t_train[-1]}")
+print(f"test:     {task.n_test} samples, inputs t = {task.t_test[0]} ... {task.t_test[-1]}")
+print(f"target std on the test window: {task.y_test.std():.4f}")
+A_train = np.column_stack([task.X_train, np.ones(task.n_train)])
+w_linear, *_ = np.linalg.lstsq(A_train, task.y_train, rcond=None)
+linear_error = normalized_error(task.y_test, np.column_stack([task.X_test, np.ones(task.n_test)]) @ w_linear)
+print(f"normalized error of the mean: {normalized_error(task.y_test, np.full(task.n_test, task.y_train.mean())):.4f}")
+print(f"normalized error of the best linear predictor (least squares): {linear_error:.4f}")
+
+# %% [markdown]
+# A linear predictor gets about half the way (0.5248); the remaining structure is nonlinear. That
+# is what the Gaussian units of a RAN are for.
+#
+# ## The resource-allocating network
+#
+# A RAN is a radial-basis-function network with Gaussian units: unit $k$ has a centre
+# $\mathbf c_k$, a width $w_k$ and an output weight $h_k$, and the network adds a bias $\gamma$,
+#
+# $$
+# \phi_k(\mathbf x) = \exp\!\left(-\frac{\lVert\mathbf x - \mathbf c_k\rVert^2}{w_k^2}\right), \qquad
+# \hat y(\mathbf x) = \gamma + \sum_k h_k\,\phi_k(\mathbf x).
+# $$
+#
+# It starts with no units; the first sample only sets $\gamma = y_0$. Sample $n$, with input
+# $\mathbf x_n$, target $y_n$ and error $e_n = y_n - \hat y(\mathbf x_n)$, is **novel** when both
+#
+# $$
+# \lVert\mathbf x_n - \mathbf c_\text{nearest}\rVert > \delta(n) \quad (1)
+# \qquad\text{and}\qquad |e_n| > \epsilon \quad (2)
+# $$
+#
+# hold: the input lies in a region no unit covers yet, and the network is wrong there. The
+# resolution $\delta(n) = \max(\delta_{\max} e^{-n/\tau}, \delta_{\min})$ starts coarse and
+# sharpens, so the first units cover large regions and later ones fill in detail. A novel sample
+# gets a new unit that removes its error exactly: centre $\mathbf x_n$, weight $e_n$, width
+# $\kappa$ times the distance to the nearest centre (so neighbouring units overlap by a fixed
+# proportion). Any other sample takes one Widrow-Hoff LMS step {cite}`widrow1960adaptive` of size
+# $\alpha$ on $\tfrac12 e_n^2$ for the bias, weights and centres:
+#
+# $$
+# \Delta\gamma = \alpha e_n,\qquad \Delta h_k = \alpha e_n \phi_k(\mathbf x_n),\qquad
+# \Delta\mathbf c_k = \alpha e_n h_k \phi_k(\mathbf x_n)\,\frac{2(\mathbf x_n - \mathbf c_k)}{w_k^2}.
+# $$
+#
+# The growth rule, shared with the Kalman-filter version of the next chapter:
+
+# %%
+show_source(_GrowingRBF._learn_one)
+
+# %% [markdown]
+# and the LMS step:
+
+# %%
+show_source(RAN._adapt)
+
+# %% [markdown]
+# The defaults are Platt's values for this task as far as we can reconstruct them:
+# $\delta_{\max} = 0.7$ (about the range of the inputs), $\delta_{\min} = 0.07$, $\epsilon = 0.02$,
+# $\kappa = 0.87$ and $\alpha = 0.02$. For the decay constant we use $\tau = 43$ samples, the
+# per-sample factor $0.977 = e^{-1/43}$ of Kadirkamanathan and Niranjan
+# {cite}`kadirkamanathan1993function`; with it, $\delta$ reaches $\delta_{\min}$ after about 100
+# samples.
+#
+# ## Watching a RAN grow
+#
+# We feed the 3,000 training samples one at a time with `partial_fit` and take snapshots of the
+# network along the way: its units, and its normalized error on the test window.
+
+# %%
+checkpoints = [10, 25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 2500, 3000]
+ran = RAN()
+snapshots = {}
+for n, (x_n, y_n) in enumerate(zip(task.X_train, task.y_train), start=1):
+    ran.partial_fit(x_n, y_n)
+    if n in checkpoints:
+        error = normalized_error(task.y_test, ran.predict(task.X_test))
+        snapshots[n] = {"centres": ran.centres_.copy(), "widths": ran.widths_.copy(), "error": error}
+
+print(f"{'samples seen':>12} {'delta(n)':>9} {'units':>6} {'test error':>11}")
+for n in checkpoints:
+    print(f"{n:>12} {ran.delta(n):9.4f} {len(snapshots[n]['widths']):>6} {snapshots[n]['error']:11.4f}")
+
+# %% [markdown]
+# The network is small and coarse at first: 24 units after 100 samples, by which time $\delta$
+# has shrunk to $\delta_{\min} = 0.07$. Then the units arrive quickly, while the trajectory keeps
+# visiting parts of the attractor that no centre covers (137 units after 500 samples). Once the
+# attractor is covered at the resolution 0.07, a sample rarely lands more than 0.07 from every
+# centre, and growth nearly stops: 150 units after 1,000 samples, 167 after all 3,000. The test
+# error keeps falling while the size barely changes: from sample 1,000 on it is mostly LMS, not
+# growth, that does the work, bringing the error from 0.1607 to 0.1114.
+#
+# Scrub through time with the slider. Left: the training inputs seen so far (grey) projected on
+# $(x(t), x(t-18))$, and the units' centres, each circle as wide as the unit. Right: the number
+# of units and the test error as the samples stream in. The website shows the network after 200
+# samples; run the notebook to move the slider.
+
+# %%
+units_curve = np.array(ran.history_["n_units"])
+
+
+def plot_growth(samples_seen=200):
+    snap = snapshots[samples_seen]
+    fig, (ax, ax_curve) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
+    seen = task.X_train[:samples_seen]
+    ax.scatter(seen[:, 0], seen[:, 3], s=3, color=PALETTE["black"], alpha=0.35, lw=0)
+    for c, w in zip(snap["centres"], snap["widths"]):
+        ax.add_patch(plt.Circle((c[0], c[3]), w, fill=False, color=PALETTE["vermillion"], lw=0.7, alpha=0.7))
+    ax.scatter(snap["centres"][:, 0], snap["centres"][:, 3], s=8, color=PALETTE["vermillion"], zorder=3)
+    ax.set_xlim(0.3, 1.45)
+    ax.set_ylim(0.3, 1.45)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x(t)")
+    ax.set_ylabel("x(t - 18)")
+    ax.set_title(f"{len(snap['widths'])} units after {samples_seen} samples")
+    ax_curve.plot(np.arange(1, len(units_curve) + 1), units_curve, color=PALETTE["blue"], label="units")
+    ax_curve.axvline(samples_seen, color=PALETTE["black"], lw=0.8, ls=":")
+    ax_curve.set_xscale("log")
+    ax_curve.set_xlabel("samples seen")
+    ax_curve.set_ylabel("units", color=PALETTE["blue"])
+    ax_err = ax_curve.twinx()
+    ax_err.plot(checkpoints, [snapshots[n]["error"] for n in checkpoints], marker="o", ms=3, color=PALETTE["orange"])
+    ax_err.set_ylabel("test normalized error", color=PALETTE["orange"])
+    ax_err.grid(False)
+    ax_curve.set_title("growth and error")
+    plt.show()
+
+
+# %% tags=["nbval-ignore-output"]
+# output varies between runs: widget
+widgets.interact(
+    plot_growth,
+    samples_seen=widgets.SelectionSlider(options=checkpoints, value=200, description="samples", continuous_update=False),
+);
+
+# %% [markdown]
+# Early units are wide (a large distance to the nearest centre times $\kappa$); later ones are
+# narrow and fill the gaps along the attractor. Fitting all 3,000 samples with `fit` (the
+# same sequential pass, without the snapshots) takes a fraction of a second:
+
+# %%
+start = time.perf_counter()
+ran = RAN().fit(task.X_train, task.y_train)
+fit_seconds = time.perf_counter() - start
+ran_error = normalized_error(task.y_test, ran.predict(task.X_test))
+print(f"RAN: {ran.n_units} units, {ran.n_parameters} parameters, test normalized error {ran_error:.4f}")
+
+# %% tags=["nbval-ignore-output"]
+# output varies between runs: timings
+print(f"one pass over {task.n_train} samples took {fit_seconds:.2f} s on this machine")
+
+# %% [markdown]
+# ## The effect of $\delta$ and $\epsilon$
+#
+# The two thresholds decide how eagerly the network grows. A smaller $\delta_{\min}$ lets units
+# sit closer together (finer detail, more units); a smaller $\epsilon$ lets smaller errors
+# justify a unit. We train a RAN for each of nine combinations, everything else at the defaults.
+
+# %%
+delta_mins = [0.035, 0.07, 0.14]
+epsilons = [0.01, 0.02, 0.05]
+grid = {}
+for delta_min in delta_mins:
+    for epsilon in epsilons:
+        net = RAN(delta_min=delta_min, epsilon=epsilon).fit(task.X_train, task.y_train)
+        grid[delta_min, epsilon] = {
+            "units": np.array(net.history_["n_units"]),
+            "rms": net.learning_curve(window=200)[1],
+            "error": normalized_error(task.y_test, net.predict(task.X_test)),
+        }
+print(f"{'delta_min':>9} {'epsilon':>8} {'units':>6} {'test error':>11}")
+for (delta_min, epsilon), r in grid.items():
+    print(f"{delta_min:9.3f} {epsilon:8.2f} {r['units'][-1]:>6} {r['error']:11.4f}")
+
+# %% [markdown]
+# $\delta_{\min}$ dominates both size and accuracy. Halving it to 0.035 gives 290 to 548 units
+# (against 129 to 180 at the default 0.07) and the lowest errors of the grid, 0.0861 to 0.0963;
+# doubling it to 0.14 leaves about 52 units, which cannot resolve the attractor finely enough
+# (errors near 0.30). $\epsilon$ acts within a row: raising it from 0.01 to 0.05 removes many
+# units (548 to 290 at $\delta_{\min} = 0.035$, 180 to 129 at 0.07) at little cost in error, or
+# even a gain (0.1178 to 0.1033 at 0.07): units allocated for errors barely above 0.01 are mostly
+# noise in the parameter count. Size is the price of accuracy here: 290 units for 0.0963 against
+# 167 for 0.1114. Pick a pair to see the growth and the running error (root-mean-square of the
+# last 200 a-priori errors $e_n$), against the defaults in grey:
+
+# %%
+def plot_thresholds(delta_min=0.035, epsilon=0.05):
+    chosen, default = grid[delta_min, epsilon], grid[0.07, 0.02]
+    n = np.arange(1, task.n_train + 1)
+    shown = n >= 20  # the running RMS needs a few errors to mean something
+    fig, (ax_units, ax_rms) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
+    for r, colour, label in ((default, PALETTE["black"], "defaults"), (chosen, PALETTE["vermillion"], "chosen")):
+        alpha = 0.4 if r is default else 1.0
+        ax_units.plot(n, r["units"], color=colour, alpha=alpha, label=f"{label}: {r['units'][-1]} units")
+        ax_rms.plot(n[shown], r["rms"][shown], color=colour, alpha=alpha, label=f"{label}: test error {r['error']:.4f}")
+    ax_units.set_xlabel("samples seen")
+    ax_units.set_ylabel("units")
+    ax_units.legend()
+    ax_rms.set_yscale("log")
+    ax_rms.set_xlabel("samples seen")
+    ax_rms.set_ylabel("running RMS error (last 200)")
+    ax_rms.legend()
+    fig.suptitle(f"delta_min = {delta_min}, epsilon = {epsilon}")
+    plt.show()
+
+
+# %% tags=["nbval-ignore-output"]
+# output varies between runs: widget
+widgets.interact(
+    plot_thresholds,
+    delta_min=widgets.SelectionSlider(options=delta_mins, value=0.035, description="delta_min", continuous_update=False),
+    epsilon=widgets.SelectionSlider(options=epsilons, value=0.05, description="epsilon", continuous_update=False),
+);
+
+# %% [markdown]
+# ## How close do we come to Platt?
+#
+# Platt compared RAN with back-propagation and with RBF networks on this exact task. As far as we
+# can reconstruct his results (we did not have the paper at hand while writing this chapter, so
+# treat the figures as approximate): after a single pass over a longer stretch of the series than
+# ours, RAN reached a normalized error of roughly 0.05, about what back-propagation reached, with
+# a comparable number of weights (of the order of a thousand) and far less computation. We are
+# not sure of his exact unit count or training length.
+#
+# Our RAN with his parameters has a comparable size (1,003 parameters) but, on 3,000 samples,
+# about twice his error. RAN's error is still falling at the end of our training stretch, so we
+# give it more of the series: 10,000 samples (with its own test window, again 500 time units
+# after the last training target).
+
+# %%
+long_task = mackey_glass_prediction(n_train=10_000)
+ran_long = RAN().fit(long_task.X_train, long_task.y_train)
+long_error = normalized_error(long_task.y_test, ran_long.predict(long_task.X_test))
+print(f"RAN on  3,000 samples: {ran.n_units} units, {ran.n_parameters:,} parameters, normalized error {ran_error:.4f}")
+print(f"RAN on 10,000 samples: {ran_long.n_units} units, {ran_long.n_parameters:,} parameters, normalized error {long_error:.4f}")
+print("Platt (1991), as we recall it: normalized error about 0.05, weights of the order of a thousand")
+
+# %% [markdown]
+# With 10,000 samples the error falls to 0.0715 while the network grows by only 12 units: closer
+# to Platt's figure, still about 40% above it. We have not found the remaining gap's cause; the
+# likeliest candidates are details we could not check (the decay constant $\tau$, the exact form
+# of his centre update, the length of his training stretch). The next chapter keeps the growth
+# rule and replaces the LMS step with an extended Kalman filter, as Kadirkamanathan and Niranjan
+# did: on the same 3,000 samples that brings the error well below 0.06 with fewer units.
+#
+# ## Exercises
+#
+# Each exercise has a self-check: call it with your answer. Solutions are hidden below each
+# exercise (click to show on the website; in JupyterLab, expand the collapsed cell).
+#
+# **Exercise 1.** With Platt's defaults ($\delta_{\max} = 0.7$, $\delta_{\min} = 0.07$,
+# $\tau = 43$), what is the resolution $\delta(n)$ after $n = 60$ samples?
+
+# %%
+your_answer = None  # replace with your number
+check.resolution(your_answer, n=60)
+
+# %% tags=["hide-cell"] jupyter={"source_hidden": true}
+# Solution: 0.7 * exp(-60 / 43) = 0.1733, above delta_min = 0.07, so the exponential applies.
+solution = max(0.7 * np.exp(-60 / 43), 0.07)
+check.resolution(solution, n=60)
+
+# %% [markdown]
+# **Exercise 2.** A RAN on 2-D inputs has two units, centres $(0, 0)$ and $(1, 0)$, weights
+# $0.3$ and $-0.2$, widths $0.4$ and $0.5$, bias $0.05$, and has seen enough samples that
+# $\delta = \delta_{\min} = 0.07$. The sample $\mathbf x = (0.3, 0.4)$, $y = 1$ arrives. Is it
+# novel? If so, what are the new unit's weight and width? Answer with a pair `(weight, width)`.
+
+# %%
+state = dict(centres=[[0.0, 0.0], [1.0, 0.0]], weights=[0.3, -0.2], widths=[0.4, 0.5], bias=0.05, x=[0.3, 0.4], y=1.0)
+your_answer = None  # (weight, width)
+check.new_unit(your_answer, **state)
+
+# %% tags=["hide-cell"] jupyter={"source_hidden": true}
+# Solution: the distances to the centres are 0.5 and 0.806 (both > 0.07); the prediction is
+# 0.05 + 0.3 exp(-0.25/0.16) - 0.2 exp(-0.65/0.25) = 0.0980, so the error 0.9020 > 0.02: novel.
+# The new weight is that error; the width is 0.87 * 0.5 (the nearest centre).
+x_new = np.array(state["x"])
+d = np.linalg.norm(np.array(state["centres"]) - x_new, axis=1)
+y_hat = state["bias"] + np.sum(np.array(state["weights"]) * np.exp(-(d**2) / np.array(state["widths"]) ** 2))
+solution = (state["y"] - y_hat, 0.87 * d.min())
+print(f"distances {np.round(d, 4)}, prediction {y_hat:.4f}, new unit: weight {solution[0]:.4f}, width {solution[1]:.4f}")
+check.new_unit(solution, **state)
+
+# %% [markdown]
+# **Exercise 3.** The simplest forecast of all is *persistence*: predict that the series will be
+# where it is now, $\hat x(t + 85) = x(t)$. What is its normalized error on the test window? Is it
+# better than predicting the mean?
+
+# %%
+your_answer = None
+check.persistence_error(your_answer, task)
+
+# %% tags=["hide-cell"] jupyter={"source_hidden": true}
+# Solution: the first input column is x(t). 85 time units is almost two oscillations ahead, so
+# x(t) and x(t + 85) are nearly unrelated: persistence is worse than the mean (error above 1).
+solution = normalized_error(task.y_test, task.X_test[:, 0])
+print(f"persistence: {solution:.4f}")
+check.persistence_error(solution, task)
+
+# %% [markdown]
+# **Exercise 4 (open).** Write an RK4 integrator that holds the delayed value $x(t_n - \tau)$
+# fixed during each step, and repeat the convergence table. What order do you measure, and why?
+# Then switch `history="zero"` in `mackey_glass` and explain why the library needs the one-sided
+# slopes at $t = \tau$ to keep 4th order there.
+#
+# ## Summary
+#
+# * The Mackey-Glass delay equation is integrated with RK4 at 4th order when the delay lands on
+#   the grid and the half-step delayed values are interpolated with cubic Hermite polynomials;
+#   the convergence table confirms the ratio of 16.
+# * The t+85 task asks for $x(t + 85)$ from four delayed values; the normalized error puts the
+#   mean at 1, the best linear predictor at 0.5248.
+# * A RAN grows a Gaussian unit when an input is far from all centres (eq. 1) *and* badly
+#   predicted (eq. 2); otherwise it takes one LMS step. It sees each sample once.
+# * $\delta_{\min}$ sets the size and the attainable accuracy; $\epsilon$ trims units that buy
+#   little accuracy.
+# * With Platt's parameters we reach 0.1114 on 3,000 samples and 0.0715 on 10,000, with
+#   networks of about a thousand parameters: the same scale as Platt's, with a higher error.
+#
+# ## References
+#
+# {cite}`ranjan2018efficient` (section II-C and footnote 5), {cite}`platt1991resource` (RAN),
+# {cite}`mackey1977oscillation` (the equation), {cite}`moody1989fast` (RBF networks on the same
+# task), {cite}`lapedes1987nonlinear` (the t+85 task), {cite}`widrow1960adaptive` (LMS), {cite}`kadirkamanathan1993function` (the decay factor,
+# and the next chapter). The full list is on the website's Bibliography page.
