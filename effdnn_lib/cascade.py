@@ -66,6 +66,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .checks import check_int, check_number
 from .device import get_device, synchronize
 from .memory import optimizer_state_bytes
 
@@ -108,11 +109,9 @@ class PlateauRule:
     """
 
     def __init__(self, lr: float, patience: int = 2, threshold: float = 1e-3, factor: float = 0.1, min_lr: float = 0.0):
-        _check_positive("lr", lr)
-        if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
-            raise ValueError(f"patience must be an int >= 0; got {patience!r}")
-        if not isinstance(threshold, (int, float)) or not 0 <= threshold < 1:
-            raise ValueError(f"threshold must be a number in [0, 1); got {threshold!r}")
+        check_number("lr", lr, low=0, low_open=True)
+        check_int("patience", patience, 0)
+        check_number("threshold", threshold, low=0, high=1, high_open=True)
         if not isinstance(factor, (int, float)) or not 0 < factor < 1:
             raise ValueError(f"factor must be a number in (0, 1); got {factor!r}")
         if not isinstance(min_lr, (int, float)) or min_lr < 0:
@@ -192,10 +191,6 @@ class CascadeResult:
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_positive(name: str, value) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return float(value)
 
 
 def _check_data(data) -> None:
@@ -214,11 +209,9 @@ def _check_data(data) -> None:
 
 
 def _check_training_args(lr, momentum, batch_size) -> None:
-    _check_positive("lr", lr)
-    if not isinstance(momentum, (int, float)) or isinstance(momentum, bool) or not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be a number in [0, 1); got {momentum!r}")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
+    check_number("lr", lr, low=0, low_open=True)
+    check_number("momentum", momentum, low=0, high=1, high_open=True)
+    check_int("batch_size", batch_size, 1)
 
 
 def freeze(block: nn.Module) -> nn.Module:

@@ -63,28 +63,15 @@ import math
 import numpy as np
 from scipy.linalg import blas
 
+from .checks import check_int, check_number
+
 # ---------------------------------------------------------------------------------------------
 # Input checks shared by both classes
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_number(name: str, value, low: float = 0.0, high: float = math.inf, low_open: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
-    value = float(value)
-    ok = math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {bracket}{low}, {high}]; got {value!r}")
-    return value
 
 
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
-    return int(value)
 
 
 _CONTROLLER = None
@@ -139,7 +126,7 @@ def kalman_gain(P, a, r: float) -> np.ndarray:
     a = np.atleast_1d(np.asarray(a, dtype=float))
     if P.shape != (a.size, a.size):
         raise ValueError(f"P must be a square matrix matching a ({a.size} entries); got shape {P.shape}")
-    r = _check_number("r", r)
+    r = check_number("r", r, low=0.0, low_open=True)
     Pa = P @ a
     return Pa / (r + a @ Pa)
 
@@ -158,8 +145,8 @@ def recursive_least_squares(X, y, p0: float = 1e6, r: float = 1.0) -> tuple[np.n
     """
     X = _as_matrix(X, None)
     y = _as_targets(y, len(X))
-    p0 = _check_number("p0", p0)
-    r = _check_number("r", r)
+    p0 = check_number("p0", p0, low=0.0, low_open=True)
+    r = check_number("r", r, low=0.0, low_open=True)
     d = X.shape[1]
     w = np.zeros(d)
     P = np.eye(d) * p0
@@ -184,14 +171,14 @@ class _GrowingRBF:
     """
 
     def __init__(self, delta_max, delta_min, tau, epsilon, kappa, prune_threshold, prune_window, max_units):
-        self.delta_max = _check_number("delta_max", delta_max)
-        self.delta_min = _check_number("delta_min", delta_min, high=self.delta_max)
-        self.tau = _check_number("tau", tau)
-        self.epsilon = _check_number("epsilon", epsilon, low_open=False)
-        self.kappa = _check_number("kappa", kappa)
-        self.prune_threshold = None if prune_threshold is None else _check_number("prune_threshold", prune_threshold, high=1.0)
-        self.prune_window = _check_int("prune_window", prune_window, 1)
-        self.max_units = None if max_units is None else _check_int("max_units", max_units, 1)
+        self.delta_max = check_number("delta_max", delta_max, low=0.0, low_open=True)
+        self.delta_min = check_number("delta_min", delta_min, low=0.0, high=self.delta_max, low_open=True)
+        self.tau = check_number("tau", tau, low=0.0, low_open=True)
+        self.epsilon = check_number("epsilon", epsilon, low=0.0)
+        self.kappa = check_number("kappa", kappa, low=0.0, low_open=True)
+        self.prune_threshold = None if prune_threshold is None else check_number("prune_threshold", prune_threshold, low=0.0, high=1.0, low_open=True)
+        self.prune_window = check_int("prune_window", prune_window, 1)
+        self.max_units = None if max_units is None else check_int("max_units", max_units, 1)
         self.reset()
 
     # -- state --------------------------------------------------------------------------------
@@ -316,7 +303,7 @@ class _GrowingRBF:
         samples seen). ``reset=True`` starts from an empty network. Returns ``self``."""
         X = _as_matrix(X, None if reset else self.n_features_)
         y = _as_targets(y, len(X))
-        epochs = _check_int("epochs", epochs, 1)
+        epochs = check_int("epochs", epochs, 1)
         if reset:
             self.reset()
         with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):  # divergence is checked
@@ -327,7 +314,7 @@ class _GrowingRBF:
 
     def learning_curve(self, window: int = 200) -> tuple[np.ndarray, np.ndarray]:
         """Samples seen and the RMS of the last ``window`` a-priori errors |e_n| (before each update)."""
-        window = _check_int("window", window, 1)
+        window = check_int("window", window, 1)
         e2 = np.asarray(self.history_["error"], dtype=float) ** 2
         if len(e2) == 0:
             return np.zeros(0, dtype=int), np.zeros(0)
@@ -415,7 +402,7 @@ class RAN(_GrowingRBF):
         prune_window: int = 250,
         max_units: int | None = None,
     ):
-        self.alpha = _check_number("alpha", alpha, high=10.0)
+        self.alpha = check_number("alpha", alpha, low=0.0, high=10.0, low_open=True)
         super().__init__(delta_max, delta_min, tau, epsilon, kappa, prune_threshold, prune_window, max_units)
 
     def _adapt_bias_only(self, error: float) -> None:
@@ -469,9 +456,9 @@ class RANEKF(_GrowingRBF):
         prune_window: int = 250,
         max_units: int | None = None,
     ):
-        self.p0 = _check_number("p0", p0)
-        self.r = _check_number("r", r)
-        self.q0 = _check_number("q0", q0, low_open=False)
+        self.p0 = check_number("p0", p0, low=0.0, low_open=True)
+        self.r = check_number("r", r, low=0.0, low_open=True)
+        self.q0 = check_number("q0", q0, low=0.0)
         super().__init__(delta_max, delta_min, tau, epsilon, kappa, prune_threshold, prune_window, max_units)
 
     def reset(self):

@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from .device import get_device
-from .ran import _as_matrix, _as_targets, _check_int, _check_number, one_blas_thread
+from .checks import check_int, check_number
+from .ran import _as_matrix, _as_targets, one_blas_thread
 
 
 class KMeansRBF:
@@ -37,10 +38,10 @@ class KMeansRBF:
     """
 
     def __init__(self, n_centres: int = 150, overlap: float = 0.87, ridge: float = 1e-8, seed: int = 0):
-        self.n_centres = _check_int("n_centres", n_centres, 1)
-        self.overlap = _check_number("overlap", overlap)
-        self.ridge = _check_number("ridge", ridge, low_open=False)
-        self.seed = _check_int("seed", seed, 0)
+        self.n_centres = check_int("n_centres", n_centres, 1)
+        self.overlap = check_number("overlap", overlap, low=0.0, low_open=True)
+        self.ridge = check_number("ridge", ridge, low=0.0)
+        self.seed = check_int("seed", seed, 0)
         self.centres_ = None
 
     @property
@@ -78,7 +79,7 @@ class KMeansRBF:
         if self.centres_ is None:
             raise RuntimeError("call fit first: fit_output reuses its centres")
         if overlap is not None:
-            self.overlap = _check_number("overlap", overlap)
+            self.overlap = check_number("overlap", overlap, low=0.0, low_open=True)
         X = _as_matrix(X, self.centres_.shape[1])
         y = _as_targets(y, len(X))
         if self.n_units > 1:
@@ -114,11 +115,11 @@ class MLPRegressor:
     def __init__(self, hidden=(32, 32), lr: float = 1e-2, epochs: int = 200, batch_size: int = 256, seed: int = 0):
         if not isinstance(hidden, (tuple, list)) or not hidden:
             raise TypeError(f"hidden must be a non-empty tuple of ints; got {hidden!r}")
-        self.hidden = tuple(_check_int("hidden", h, 1) for h in hidden)
-        self.lr = _check_number("lr", lr, high=10.0)
-        self.epochs = _check_int("epochs", epochs, 1)
-        self.batch_size = _check_int("batch_size", batch_size, 1)
-        self.seed = _check_int("seed", seed, 0)
+        self.hidden = tuple(check_int("hidden", h, 1) for h in hidden)
+        self.lr = check_number("lr", lr, low=0.0, high=10.0, low_open=True)
+        self.epochs = check_int("epochs", epochs, 1)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.seed = check_int("seed", seed, 0)
         self.model_ = None
         self.loss_history_: list[float] = []
 

@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 from effdnn_lib import optim as ours
+import optim_parity as parity
+from optim_parity import assert_same, case_ids, loss_of, make_problem, run_steps
 
 NAMES = ["SGD", "Adagrad", "RMSprop", "Adadelta"]
 STEPS = 60
@@ -55,60 +57,14 @@ GRIDS = {"SGD": list(_sgd_grid()), "Adagrad": list(_adagrad_grid()), "RMSprop": 
 CASES = [(name, cfg) for name, grid in GRIDS.items() for cfg in grid]
 
 
-def _ids(case):
-    name, cfg = case
-    return name + "-" + "-".join(f"{k}={v}" for k, v in cfg.items())
-
-
-def make_problem(seed=0, dtype=torch.float64):
-    """A small regression network and data: enough tensors and curvature to exercise the updates."""
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3)).to(dtype)
-    x, y = torch.randn(32, 6, dtype=dtype), torch.randn(32, 3, dtype=dtype)
-    return model, x, y
-
-
-def loss_of(model, x, y):
-    return ((model(x) - y) ** 2).mean()
-
-
-def train(opt_cls, config, steps=STEPS, seed=0, groups=None, use_closure=False, scheduler=None):
-    """Parameters (flattened) and losses after ``steps`` steps of ``opt_cls`` from a fixed start."""
-    model, x, y = make_problem(seed)
-    params = groups(model) if groups else model.parameters()
-    opt = opt_cls(params, **config)
-    sched = scheduler(opt) if scheduler else None
-    losses = []
-    for _ in range(steps):
-        if use_closure:
-
-            def closure():
-                opt.zero_grad()
-                loss = loss_of(model, x, y)
-                loss.backward()
-                return loss
-
-            losses.append(opt.step(closure).item())
-        else:
-            opt.zero_grad()
-            loss = loss_of(model, x, y)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-        if sched:
-            sched.step()
-    flat = torch.cat([p.detach().flatten() for p in model.parameters()])
-    return flat, torch.tensor(losses, dtype=torch.float64), opt
-
-
-def assert_same(a, b):
-    torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-13)
+def train(opt_cls, config, steps=STEPS, **kwargs):
+    return parity.train(opt_cls, config, steps, **kwargs)
 
 
 # ---- parity with torch.optim ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[case_ids(c) for c in CASES])
 def test_parity_with_torch_optim(case):
     name, config = case
     mine, mine_losses, _ = train(getattr(ours, name), config)
@@ -319,12 +275,6 @@ CONFIGS_FOR_STATE = {
 }
 
 
-def _run(model, opt, x, y, steps):
-    for _ in range(steps):
-        opt.zero_grad()
-        loss_of(model, x, y).backward()
-        opt.step()
-    return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -332,10 +282,10 @@ def test_state_dict_resumes_a_run_exactly(name):
     cls, config = getattr(ours, name), CONFIGS_FOR_STATE[name]
     model, x, y = make_problem()
     opt = cls(model.parameters(), **config)
-    _run(model, opt, x, y, 25)
+    run_steps(model, opt, x, y, 25)
     buffer = io.BytesIO()
     torch.save({"model": model.state_dict(), "opt": opt.state_dict()}, buffer)
-    uninterrupted = _run(model, opt, x, y, 25)
+    uninterrupted = run_steps(model, opt, x, y, 25)
 
     buffer.seek(0)
     saved = torch.load(buffer)
@@ -343,7 +293,7 @@ def test_state_dict_resumes_a_run_exactly(name):
     resumed_model.load_state_dict(saved["model"])
     resumed_opt = cls(resumed_model.parameters(), **config)
     resumed_opt.load_state_dict(saved["opt"])
-    resumed = _run(resumed_model, resumed_opt, x, y, 25)
+    resumed = run_steps(resumed_model, resumed_opt, x, y, 25)
     assert torch.equal(resumed, uninterrupted)
 
 
@@ -355,12 +305,12 @@ def test_state_dicts_are_interchangeable_with_torch_optim(name, direction):
     first, second = (torch.optim, ours) if direction == "torch_to_ours" else (ours, torch.optim)
     model, x, y = make_problem()
     opt = getattr(first, name)(model.parameters(), **config)
-    _run(model, opt, x, y, 20)
+    run_steps(model, opt, x, y, 20)
     twin = copy.deepcopy(model)
     continued = getattr(second, name)(twin.parameters(), **config)
     continued.load_state_dict(copy.deepcopy(opt.state_dict()))
-    reference = _run(model, opt, x, y, 20)
-    assert_same(_run(twin, continued, x, y, 20), reference)
+    reference = run_steps(model, opt, x, y, 20)
+    assert_same(run_steps(twin, continued, x, y, 20), reference)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -370,7 +320,7 @@ def test_state_has_torch_optim_keys(name):
     for module in (ours, torch.optim):
         model, x, y = make_problem()
         opt = getattr(module, name)(model.parameters(), **config)
-        _run(model, opt, x, y, 3)
+        run_steps(model, opt, x, y, 3)
         states.append({i: sorted(s) for i, s in opt.state_dict()["state"].items()})
     assert states[0] == states[1]
 
@@ -380,7 +330,7 @@ def test_state_has_torch_optim_keys(name):
 FOREACH_CASES = [(name, cfg) for name, grid in GRIDS.items() for cfg in grid[:: max(1, len(grid) // 12)]]
 
 
-@pytest.mark.parametrize("case", FOREACH_CASES, ids=[_ids(c) for c in FOREACH_CASES])
+@pytest.mark.parametrize("case", FOREACH_CASES, ids=[case_ids(c) for c in FOREACH_CASES])
 def test_readable_update_equals_foreach_fast_path(case):
     name, config = case
     readable, readable_losses, opt_r = train(getattr(ours, name), {**config, "foreach": False})
@@ -393,7 +343,7 @@ def test_readable_update_equals_foreach_fast_path(case):
             assert_same(sr[key], sf[key])
 
 
-@pytest.mark.parametrize("case", FOREACH_CASES, ids=[_ids(c) for c in FOREACH_CASES])
+@pytest.mark.parametrize("case", FOREACH_CASES, ids=[case_ids(c) for c in FOREACH_CASES])
 def test_foreach_fast_path_matches_torch_foreach(case):
     """torch.optim's own default on a GPU is its foreach path: ours must match that one too."""
     name, config = case

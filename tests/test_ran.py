@@ -313,7 +313,7 @@ def test_bad_input(cls):
         cls().predict(np.ones((3, 2)))
     with pytest.raises(ValueError, match=r"delta_min must be in \(0.0, 0.7\]"):
         cls(delta_min=0.9)
-    with pytest.raises(ValueError, match="epsilon must be in"):
+    with pytest.raises(ValueError, match="epsilon must be a finite number >= 0"):
         cls(epsilon=-1.0)
     with pytest.raises(TypeError, match="kappa must be a number"):
         cls(kappa="wide")
@@ -326,9 +326,9 @@ def test_bad_input(cls):
 def test_bad_hyperparameters_of_each_class():
     with pytest.raises(ValueError, match="alpha must be in"):
         RAN(alpha=0.0)
-    with pytest.raises(ValueError, match="r must be in"):
+    with pytest.raises(ValueError, match="r must be a finite number > 0"):
         RANEKF(r=0.0)
-    with pytest.raises(ValueError, match="q0 must be in"):
+    with pytest.raises(ValueError, match="q0 must be a finite number >= 0"):
         RANEKF(q0=-0.1)
 
 

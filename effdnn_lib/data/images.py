@@ -19,20 +19,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checks import check_int, check_number
 from .digits import Split
 
 
-def _check_fraction(name: str, value: float, low: float, high: float) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value < high:
-        raise ValueError(f"{name} must be a number in [{low}, {high}); got {value!r}")
-    return float(value)
 
 
-def _check_int(name: str, value, low: int, high: int | None = None) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an int {allowed}; got {value!r}")
-    return value
 
 
 def shift_digits(
@@ -69,13 +61,12 @@ def load_shifted_digits(
     noise. Inputs are standardised with the training split's single mean and standard deviation
     (one number each, as befits convolutions, which share weights across positions).
     """
-    canvas = _check_int("canvas", canvas, 8, 256)
-    digit_size = _check_int("digit_size", digit_size, 4, canvas)
-    copies = _check_int("copies", copies, 1, 100)
-    if not isinstance(noise, (int, float)) or isinstance(noise, bool) or not 0 <= noise <= 10:
-        raise ValueError(f"noise must be a number in [0, 10]; got {noise!r}")
-    test_fraction = _check_fraction("test_fraction", test_fraction, 0.01, 0.9)
-    val_fraction = _check_fraction("val_fraction", val_fraction, 0.0, 1 - test_fraction - 0.05)
+    canvas = check_int("canvas", canvas, 8, 256)
+    digit_size = check_int("digit_size", digit_size, 4, canvas)
+    copies = check_int("copies", copies, 1, 100)
+    noise = check_number("noise", noise, low=0, high=10)
+    test_fraction = check_number("test_fraction", test_fraction, low=0.01, high=0.9, high_open=True)
+    val_fraction = check_number("val_fraction", val_fraction, low=0.0, high=1 - test_fraction - 0.05, high_open=True)
     from sklearn.datasets import load_digits as sk_load_digits
 
     data = sk_load_digits()
@@ -123,9 +114,9 @@ def load_cifar10(path: str | os.PathLike | None = None, val_size: int = 5000, li
     missing = [str(f) for f in train_files + [folder / "test_batch"] if not f.is_file()]
     if missing:
         raise FileNotFoundError(f"CIFAR-10 batches not found (the course never downloads them): {', '.join(missing)}")
-    val_size = _check_int("val_size", val_size, 0)
+    val_size = check_int("val_size", val_size, 0)
     if limit is not None:
-        limit = _check_int("limit", limit, 1)
+        limit = check_int("limit", limit, 1)
 
     def read(files):
         xs, ys = [], []

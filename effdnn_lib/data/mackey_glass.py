@@ -50,6 +50,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import check_int, check_number
+
 #: Mackey & Glass's constants in the chaotic regime the RAN literature uses.
 MG_TAU, MG_A, MG_B, MG_X0 = 17.0, 0.2, 0.1, 1.2
 
@@ -58,21 +60,8 @@ LAGS = (0, 6, 12, 18)
 HORIZON = 85
 
 
-def _check_positive(name: str, value, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}; got {value!r}")
-    return value
 
 
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
-    return int(value)
 
 
 def mackey_glass_rhs(x: float, x_delayed: float, a: float = MG_A, b: float = MG_B) -> float:
@@ -97,13 +86,13 @@ def mackey_glass(
     ``0, sample_every, 2 sample_every, ...`` up to ``t_max`` and the solution there. See the
     module docstring for how the half-step delayed values are interpolated and for ``history``.
     """
-    t_max = _check_positive("t_max", t_max)
-    h = _check_positive("h", h)
-    tau = _check_positive("tau", tau)
-    a = _check_positive("a", a, allow_zero=True)
-    b = _check_positive("b", b, allow_zero=True)
-    x0 = _check_positive("x0", x0, allow_zero=True)
-    sample_every = _check_positive("sample_every", sample_every)
+    t_max = check_number("t_max", t_max, low=0, low_open=True)
+    h = check_number("h", h, low=0, low_open=True)
+    tau = check_number("tau", tau, low=0, low_open=True)
+    a = check_number("a", a, low=0)
+    b = check_number("b", b, low=0)
+    x0 = check_number("x0", x0, low=0)
+    sample_every = check_number("sample_every", sample_every, low=0, low_open=True)
     if history not in ("constant", "zero"):
         raise ValueError(f"history must be 'constant' or 'zero'; got {history!r}")
     lag = round(tau / h)
@@ -214,10 +203,10 @@ def mackey_glass_prediction(
     500 test points, and a training stretch of 3,000 samples that a laptop learns in seconds. (As
     far as we recall, Platt's training stretch was longer; chapter 8 says where we differ.)
     """
-    n_train = _check_int("n_train", n_train, 10)
-    n_test = _check_int("n_test", n_test, 1)
-    t_start = _check_int("t_start", t_start, max(LAGS))
-    gap = _check_int("gap", gap, 0)
+    n_train = check_int("n_train", n_train, 10)
+    n_test = check_int("n_test", n_test, 1)
+    t_start = check_int("t_start", t_start, max(LAGS))
+    gap = check_int("gap", gap, 0)
     test_start = t_start + n_train - 1 + HORIZON + gap
     t_end = test_start + n_test - 1 + HORIZON
     t, x = mackey_glass(float(t_end), h=h, history=history)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_flag, check_interval, check_non_negative, check_unsupported
-from .sgd import as_scalar, group_by_device_and_dtype, new_step_counter, use_foreach
+from ._base import CourseOptimizer, as_scalar, group_by_device_and_dtype, new_step_counter, real, real_state, use_foreach
 
 __all__ = ["Adadelta", "adadelta_update", "adadelta_update_foreach"]
 
@@ -68,11 +68,8 @@ def adadelta_update_foreach(params, grads, square_avgs, acc_deltas, steps, *, lr
     torch._foreach_add_(params, deltas, alpha=-lr)
 
 
-def _real(t):
-    return torch.view_as_real(t) if torch.is_complex(t) else t
 
-
-class Adadelta(torch.optim.Optimizer):
+class Adadelta(CourseOptimizer):
     """AdaDelta, written from scratch; same constructor, defaults and results as ``torch.optim.Adadelta``.
 
     ``foreach=None`` uses :func:`adadelta_update_foreach` when all parameters are on CUDA, the readable
@@ -107,18 +104,6 @@ class Adadelta(torch.optim.Optimizer):
         check_flag("maximize", group["maximize"])
         check_flag("foreach", group["foreach"], allow_none=True)
 
-    def add_param_group(self, param_group):
-        """Add a group after checking its hyperparameters (a group may override any default)."""
-        if isinstance(param_group, dict):
-            self._check_hyperparameters({**self.defaults, **param_group})
-        super().add_param_group(param_group)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-
     def _init_state(self, p):
         state = self.state[p]
         if len(state) == 0:  # lazily, at a parameter's first step
@@ -127,42 +112,29 @@ class Adadelta(torch.optim.Optimizer):
             state["acc_delta"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         return state
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Take one step; ``closure`` re-evaluates the loss (with gradients) and returns it."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            if any(p.grad.is_sparse for p in params):
-                raise RuntimeError("Adadelta does not support sparse gradients")
-            states = {p: self._init_state(p) for p in params}
-            hyper = dict(
-                lr=as_scalar(group["lr"]),
-                rho=group["rho"],
-                eps=group["eps"],
-                weight_decay=group["weight_decay"],
-                maximize=group["maximize"],
-            )
-            if use_foreach(group["foreach"], params):
-                for tensors in group_by_device_and_dtype(params):
-                    st = [states[p] for p in tensors]
-                    adadelta_update_foreach(
-                        [_real(p) for p in tensors],
-                        [_real(p.grad) for p in tensors],
-                        [_real(s["square_avg"]) for s in st],
-                        [_real(s["acc_delta"]) for s in st],
-                        [s["step"] for s in st],
-                        **hyper,
-                    )
-            else:
-                for p in params:
-                    state = states[p]
-                    if torch.is_complex(p):
-                        state = {k: _real(v) if k != "step" else v for k, v in state.items()}
-                    adadelta_update(_real(p), _real(p.grad), state, **hyper)
-        return loss
+    def _step_group(self, group, params):
+        states = {p: self._init_state(p) for p in params}
+        hyper = dict(
+            lr=as_scalar(group["lr"]),
+            rho=group["rho"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+        )
+        if use_foreach(group["foreach"], params):
+            for tensors in group_by_device_and_dtype(params):
+                st = [states[p] for p in tensors]
+                adadelta_update_foreach(
+                    [real(p) for p in tensors],
+                    [real(p.grad) for p in tensors],
+                    [real(s["square_avg"]) for s in st],
+                    [real(s["acc_delta"]) for s in st],
+                    [s["step"] for s in st],
+                    **hyper,
+                )
+        else:
+            for p in params:
+                state = states[p]
+                if torch.is_complex(p):
+                    state = real_state(state)
+                adadelta_update(real(p), real(p.grad), state, **hyper)

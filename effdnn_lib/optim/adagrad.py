@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_flag, check_non_negative, check_unsupported
-from .sgd import as_scalar, group_by_device_and_dtype, new_step_counter, use_foreach
+from ._base import CourseOptimizer, as_scalar, group_by_device_and_dtype, new_step_counter, real, use_foreach
 
 __all__ = ["Adagrad", "adagrad_update", "adagrad_update_foreach"]
 
@@ -78,16 +78,15 @@ def adagrad_update_foreach(params, grads, sums, steps, *, lr, lr_decay, weight_d
     torch._foreach_addcdiv_(params, grads, std, minus_lr_t)
 
 
-def _real(t):
-    return torch.view_as_real(t) if torch.is_complex(t) else t
 
-
-class Adagrad(torch.optim.Optimizer):
+class Adagrad(CourseOptimizer):
     """AdaGrad, written from scratch; same constructor, defaults and results as ``torch.optim.Adagrad``.
 
     ``foreach=None`` uses :func:`adagrad_update_foreach` when all parameters are on CUDA, the readable
     :func:`adagrad_update` otherwise. Complex parameters are updated as pairs of real numbers.
     """
+
+    _sparse_gradients = True
 
     def __init__(
         self,
@@ -130,18 +129,6 @@ class Adagrad(torch.optim.Optimizer):
         check_flag("maximize", group["maximize"])
         check_flag("foreach", group["foreach"], allow_none=True)
 
-    def add_param_group(self, param_group):
-        """Add a group after checking its hyperparameters (a group may override any default)."""
-        if isinstance(param_group, dict):
-            self._check_hyperparameters({**self.defaults, **param_group})
-        super().add_param_group(param_group)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-
     def _init_state(self, p, initial_accumulator_value):
         state = self.state[p]
         if len(state) == 0:
@@ -155,41 +142,30 @@ class Adagrad(torch.optim.Optimizer):
             for p in group["params"]:
                 self.state[p]["sum"].share_memory_()
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Take one step; ``closure`` re-evaluates the loss (with gradients) and returns it."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            for p in params:  # parameters added after construction start here
-                self._init_state(p, self.defaults["initial_accumulator_value"])
-            hyper = dict(
-                lr=as_scalar(group["lr"]),
-                lr_decay=group["lr_decay"],
-                weight_decay=group["weight_decay"],
-                eps=group["eps"],
-                maximize=group["maximize"],
-            )
-            if use_foreach(group["foreach"], params):
-                for tensors in group_by_device_and_dtype(params):
-                    states = [self.state[p] for p in tensors]
-                    adagrad_update_foreach(
-                        [_real(p) for p in tensors],
-                        [_real(p.grad) for p in tensors],
-                        [_real(s["sum"]) for s in states],
-                        [s["step"] for s in states],
-                        **hyper,
-                    )
-            else:
-                for p in params:
-                    state = self.state[p]
-                    if torch.is_complex(p):
-                        state = {"step": state["step"], "sum": _real(state["sum"])}
-                    grad = p.grad if p.grad.is_sparse else _real(p.grad)
-                    adagrad_update(_real(p), grad, state, **hyper)
-        return loss
+    def _step_group(self, group, params):
+        for p in params:  # parameters added after construction start here
+            self._init_state(p, self.defaults["initial_accumulator_value"])
+        hyper = dict(
+            lr=as_scalar(group["lr"]),
+            lr_decay=group["lr_decay"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=group["maximize"],
+        )
+        if use_foreach(group["foreach"], params):
+            for tensors in group_by_device_and_dtype(params):
+                states = [self.state[p] for p in tensors]
+                adagrad_update_foreach(
+                    [real(p) for p in tensors],
+                    [real(p.grad) for p in tensors],
+                    [real(s["sum"]) for s in states],
+                    [s["step"] for s in states],
+                    **hyper,
+                )
+        else:
+            for p in params:
+                state = self.state[p]
+                if torch.is_complex(p):
+                    state = {"step": state["step"], "sum": real(state["sum"])}
+                grad = p.grad if p.grad.is_sparse else real(p.grad)
+                adagrad_update(real(p), grad, state, **hyper)

@@ -50,7 +50,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_betas, check_flag, check_non_negative, check_unsupported
-from .sgd import as_scalar, group_by_device_and_dtype, new_step_counter, use_foreach
+from ._base import CourseOptimizer, as_scalar, group_by_device_and_dtype, new_step_counter, real, real_state, use_foreach
 
 __all__ = ["Adam", "AdamW", "Adamax", "adam_update", "adam_update_foreach", "adamax_update", "adamax_update_foreach"]
 
@@ -177,20 +177,11 @@ def adamax_update_foreach(params, grads, ms, us, steps, *, lr, beta1, beta2, eps
 # ---- the optimizer classes ------------------------------------------------------------------
 
 
-def _real(t):
-    return torch.view_as_real(t) if torch.is_complex(t) else t
 
-
-class _AdamFamily(torch.optim.Optimizer):
+class _AdamFamily(CourseOptimizer):
     """What Adam and Adamax share: checks, lazy state, the step loop over groups and paths."""
 
     _state_tensors: tuple[str, ...] = ()
-
-    def add_param_group(self, param_group):
-        """Add a group after checking its hyperparameters (a group may override any default)."""
-        if isinstance(param_group, dict):
-            self._check_hyperparameters({**self.defaults, **param_group})
-        super().add_param_group(param_group)
 
     @staticmethod
     def _check_common(group):
@@ -214,40 +205,27 @@ class _AdamFamily(torch.optim.Optimizer):
     def _state_tensors_for(self, group):
         return self._state_tensors
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Take one step; ``closure`` re-evaluates the loss (with gradients) and returns it."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            if any(p.grad.is_sparse for p in params):
-                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-            states = {p: self._init_state(p, group) for p in params}
-            lr = group["lr"]
-            if isinstance(lr, torch.Tensor):  # kept a 0-d tensor, so the scalar arithmetic matches torch.optim's
-                lr = lr.squeeze()
-            beta1, beta2 = (float(as_scalar(b)) for b in group["betas"])
-            hyper = dict(lr=lr, beta1=beta1, beta2=beta2, **self._extra_hyper(group))
-            keys = self._state_tensors_for(group)
-            # a tensor lr takes the readable path, as torch.optim does when capturable is off
-            if use_foreach(group["foreach"], params) and not isinstance(lr, torch.Tensor):
-                for tensors in group_by_device_and_dtype(params):
-                    st = [states[p] for p in tensors]
-                    buffers = {k: [_real(s[k]) for s in st] for k in keys}  # e.g. {"exp_avg": [m, ...], ...}
-                    steps = [s["step"] for s in st]
-                    self._update_foreach([_real(p) for p in tensors], [_real(p.grad) for p in tensors], buffers, steps, hyper)
-            else:
-                for p in params:
-                    state = states[p]
-                    if torch.is_complex(p):  # update the real and imaginary parts as two real numbers
-                        state = {k: _real(v) if k != "step" else v for k, v in state.items()}
-                    self._update(_real(p), _real(p.grad), state, hyper)
-        return loss
+    def _step_group(self, group, params):
+        states = {p: self._init_state(p, group) for p in params}
+        lr = group["lr"]
+        if isinstance(lr, torch.Tensor):  # kept a 0-d tensor, so the scalar arithmetic matches torch.optim's
+            lr = lr.squeeze()
+        beta1, beta2 = (float(as_scalar(b)) for b in group["betas"])
+        hyper = dict(lr=lr, beta1=beta1, beta2=beta2, **self._extra_hyper(group))
+        keys = self._state_tensors_for(group)
+        # a tensor lr takes the readable path, as torch.optim does when capturable is off
+        if use_foreach(group["foreach"], params) and not isinstance(lr, torch.Tensor):
+            for tensors in group_by_device_and_dtype(params):
+                st = [states[p] for p in tensors]
+                buffers = {k: [real(s[k]) for s in st] for k in keys}  # e.g. {"exp_avg": [m, ...], ...}
+                steps = [s["step"] for s in st]
+                self._update_foreach([real(p) for p in tensors], [real(p.grad) for p in tensors], buffers, steps, hyper)
+        else:
+            for p in params:
+                state = states[p]
+                if torch.is_complex(p):  # update the real and imaginary parts as two real numbers
+                    state = real_state(state)
+                self._update(real(p), real(p.grad), state, hyper)
 
 
 class Adam(_AdamFamily):
@@ -257,6 +235,8 @@ class Adam(_AdamFamily):
     ``foreach=None`` uses :func:`adam_update_foreach` when all parameters are on CUDA, the readable
     :func:`adam_update` otherwise. ``capturable``, ``differentiable`` and ``fused`` must stay off.
     """
+
+    _group_defaults = {"amsgrad": False, "maximize": False, "foreach": None, "decoupled_weight_decay": False}
 
     def __init__(
         self,
@@ -295,14 +275,6 @@ class Adam(_AdamFamily):
         cls._check_common(group)
         check_flag("amsgrad", group["amsgrad"])
         check_flag("decoupled_weight_decay", group["decoupled_weight_decay"])
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("decoupled_weight_decay", False)
 
     def _state_tensors_for(self, group):
         return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
@@ -402,12 +374,6 @@ class Adamax(_AdamFamily):
     @classmethod
     def _check_hyperparameters(cls, group):
         cls._check_common(group)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
 
     @staticmethod
     def _extra_hyper(group):

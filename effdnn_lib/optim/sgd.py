@@ -22,15 +22,14 @@ the first gradient, so dampening only acts from the second step on.
 arithmetic on whole lists of tensors with ``torch._foreach_*`` kernels (one launch per operation
 instead of one per tensor, which matters on a GPU). ``SGD(foreach=None)`` picks the list form
 when every parameter is on a CUDA device, as ``torch.optim`` does, and the readable form
-otherwise. The helpers at the end of this module are shared by the other optimizers of the family.
+otherwise.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import torch
 
+from ._base import CourseOptimizer, as_scalar, group_by_device_and_dtype, use_foreach
 from ._checks import check_flag, check_interval, check_non_negative, check_unsupported
 
 __all__ = ["SGD", "sgd_update", "sgd_update_foreach"]
@@ -75,13 +74,16 @@ def sgd_update_foreach(params, grads, buffers, *, lr, momentum, dampening, weigh
     torch._foreach_add_(params, grads, alpha=-lr)
 
 
-class SGD(torch.optim.Optimizer):
+class SGD(CourseOptimizer):
     """Stochastic gradient descent (optionally with momentum), written from scratch.
 
     Same constructor as ``torch.optim.SGD``. ``foreach=None`` uses :func:`sgd_update_foreach` when all
     parameters are on CUDA, :func:`sgd_update` otherwise; ``True``/``False`` force one. ``fused`` and
     ``differentiable`` exist only for compatibility and must stay off.
     """
+
+    _group_defaults = {"nesterov": False, "maximize": False, "foreach": None}
+    _sparse_gradients = True
 
     def __init__(
         self,
@@ -125,79 +127,23 @@ class SGD(torch.optim.Optimizer):
         check_flag("maximize", group["maximize"])
         check_flag("foreach", group["foreach"], allow_none=True)
 
-    def add_param_group(self, param_group):
-        """Add a group after checking its hyperparameters (a group may override any default)."""
-        if isinstance(param_group, dict):
-            self._check_hyperparameters({**self.defaults, **param_group})
-        super().add_param_group(param_group)
+    def _step_group(self, group, params):
+        hyper = dict(
+            lr=as_scalar(group["lr"]),
+            momentum=group["momentum"],
+            dampening=group["dampening"],
+            weight_decay=group["weight_decay"],
+            nesterov=group["nesterov"],
+            maximize=group["maximize"],
+        )
+        uses_state = group["momentum"] != 0  # plain SGD keeps no state at all, as in torch.optim
+        if use_foreach(group["foreach"], params):
+            for tensors in group_by_device_and_dtype(params):
+                buffers = [self.state[p].get("momentum_buffer") for p in tensors] if uses_state else []
+                sgd_update_foreach(tensors, [p.grad for p in tensors], buffers, **hyper)
+                for p, b in zip(tensors, buffers):
+                    self.state[p]["momentum_buffer"] = b
+        else:
+            for p in params:
+                sgd_update(p, p.grad, self.state[p] if uses_state else {}, **hyper)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Take one step; ``closure`` re-evaluates the loss (with gradients) and returns it."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            hyper = dict(
-                lr=as_scalar(group["lr"]),
-                momentum=group["momentum"],
-                dampening=group["dampening"],
-                weight_decay=group["weight_decay"],
-                nesterov=group["nesterov"],
-                maximize=group["maximize"],
-            )
-            uses_state = group["momentum"] != 0  # plain SGD keeps no state at all, as in torch.optim
-            if use_foreach(group["foreach"], params):
-                for tensors in group_by_device_and_dtype(params):
-                    buffers = [self.state[p].get("momentum_buffer") for p in tensors] if uses_state else []
-                    sgd_update_foreach(tensors, [p.grad for p in tensors], buffers, **hyper)
-                    for p, b in zip(tensors, buffers):
-                        self.state[p]["momentum_buffer"] = b
-            else:
-                for p in params:
-                    sgd_update(p, p.grad, self.state[p] if uses_state else {}, **hyper)
-        return loss
-
-
-# ---- helpers shared by the optimizers of this package -----------------------------------------
-
-
-def as_scalar(value) -> float:
-    """A learning rate given as a one-element tensor, as a Python number (as torch.optim does)."""
-    return value.item() if isinstance(value, torch.Tensor) else value
-
-
-def new_step_counter() -> torch.Tensor:
-    """A step counter as torch.optim keeps it: a scalar tensor on the CPU, float64 if that is the
-    default dtype and float32 otherwise (so state dicts can be exchanged with torch.optim)."""
-    dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
-    return torch.tensor(0.0, dtype=dtype)
-
-
-def use_foreach(foreach, params) -> bool:
-    """Whether to take the ``torch._foreach_*`` path: as asked, or by default when every parameter is
-    a dense-gradient tensor on a CUDA device (torch.optim's own default rule)."""
-    if any(p.grad.is_sparse for p in params):
-        return False  # foreach kernels have no sparse version
-    if foreach is not None:
-        return foreach
-    return all(p.device.type == "cuda" for p in params)
-
-
-def group_by_device_and_dtype(params) -> list[list[torch.Tensor]]:
-    """Split parameters into lists that share a device and a dtype (what one foreach kernel takes)."""
-    groups: dict[tuple, list[torch.Tensor]] = defaultdict(list)
-    for p in params:
-        groups[(p.device, p.dtype)].append(p)
-    return list(groups.values())

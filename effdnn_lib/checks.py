@@ -1,0 +1,48 @@
+"""Argument checks shared by the library's functions and classes (the optimizers have their own,
+worded as ``torch.optim`` words them, in :mod:`effdnn_lib.optim._checks`).
+
+Every message names the argument and the allowed range; a value of the wrong kind raises
+``TypeError``, a value out of range (or not finite) raises ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+__all__ = ["check_number", "check_int"]
+
+
+def check_number(
+    name: str,
+    value,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as a finite float in the interval from ``low`` to ``high`` (each end closed unless
+    ``low_open``/``high_open``); NumPy scalars are accepted, ``bool`` is not."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
+    v = float(value)
+    above = v > low if low_open else v >= low
+    below = v < high if high_open else v <= high
+    if not (math.isfinite(v) and above and below):
+        if high == math.inf:
+            allowed = f"a finite number {'>' if low_open else '>='} {low}"
+        else:
+            allowed = f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    return v
+
+
+def check_int(name: str, value, low: int, high: int | None = None) -> int:
+    """``value`` as an int with ``low <= value`` (and ``<= high`` when given); ``bool`` is refused."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an int {allowed}; got {value!r}")
+    return int(value)
