@@ -321,8 +321,7 @@ plt.show()
 # * **too small** ($10^{-3}$): every step is safe, but after ten epochs the loss has barely
 #   fallen from 2.30 to 1.65;
 # * **about right** ($0.1$ to $1$): a steady decrease at $0.1$; at $1$ the lowest final loss
-#   (0.0303), though the loss already bounces from epoch to epoch (up from 0.066 to 0.14 between
-#   epochs 3 and 5);
+#   (0.0303), though the figure shows the loss already bouncing from epoch to epoch;
 # * **too large** ($10$ and $100$): the first epoch *raises* the loss, to 1.75 and 15.79 times its
 #   starting value, and the runs lurch between good and bad values, ending with worse test
 #   accuracies (0.9087 and 0.9465) than $\eta = 0.1$ (0.9599).

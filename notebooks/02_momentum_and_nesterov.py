@@ -24,7 +24,7 @@
 # of momentum on a quadratic in closed form, compares it with the measured rate, and reads the
 # best step size and momentum off the condition number
 # {cite}`polyak1964some,goh2017momentum`. Nesterov's variant {cite}`nesterov1983method` follows,
-# in the form PyTorch uses {cite}`sutskever2013importance`.
+# in Sutskever et al.'s form {cite}`sutskever2013importance`, which PyTorch reparameterises.
 #
 # **Learning objectives.** After this chapter you can
 #
@@ -152,8 +152,8 @@ print(f"SGD(momentum=0.9) and the heavy-ball recursion agree to 1e-12 over {step
 #
 # After many steps the error shrinks by the **spectral radius** $\rho(M(h))$, the largest
 # eigenvalue modulus, per step. The method converges as fast as its slowest coordinate, so its
-# rate is $\rho = \max_h \rho(M(h))$, over the curvatures from $\mu_{\min}$ (we write $\mu$ for
-# the momentum, so call the smallest curvature $h_{\min}$) to $L$. Three facts follow from the
+# rate is $\rho = \max_h \rho(M(h))$, over the curvatures from the smallest, $h_{\min}$, to the
+# largest, $L$ ($\mu$ is the momentum here). Three facts follow from the
 # eigenvalues of $M$:
 #
 # * **gradient descent** ($\mu = 0$) has $\rho = \max(|1 - \eta h_{\min}|, |1 - \eta L|)$, best at
@@ -224,7 +224,7 @@ for kappa in (10, 100, 1000):
 # 0.002 for the heavy ball, whose measured rates are slightly worse than predicted. That gap is real and
 # expected: at the best tuning the two eigenvalues of $M$ coincide, and then the error behaves
 # like $t\,\rho^t$ rather than $\rho^t$; the factor $t$ tilts the fitted slope a little, more so
-# for short runs (the $\kappa = 10$ run reaches $10^{-280}$, where it is stopped, in about a
+# for short runs (the $\kappa = 10$ run is stopped at $10^{-280}$, which at its rate takes about a
 # thousand steps). The step counts tell the practical story: at $\kappa = 1000$ the heavy ball
 # reaches $10^{-6}$ in a few hundred steps, while gradient descent has not got there within the
 # 3,000 steps of the run.
@@ -459,7 +459,8 @@ check.gd_steps_to_shrink(solution, condition_number=100, factor=1e-6)
 # %% [markdown]
 # **Exercise 4 (open).** Dampening $\tau$ replaces $b_t = \mu b_{t-1} + g_t$ by
 # $b_t = \mu b_{t-1} + (1-\tau) g_t$ (from the second step on). Show that with constant $\eta$ it is
-# the same as plain momentum with a step size $\eta(1-\tau)$, except for the first step. Which
+# the same as plain momentum with a step size $\eta(1-\tau)$, except that the first gradient is never
+# dampened: it adds an extra $\eta\tau\mu^{t-1}g_1$ to the step at time $t$, a difference that fades. Which
 # setting of $\tau$ makes the buffer an exponentially weighted *average*?
 #
 # ## Summary

@@ -147,9 +147,10 @@ print(f"effdnn_lib.optim.Adam vs torch.optim.Adam: identical to the last bit: {t
 # they are folded into the step size $\alpha / (1-\beta_1^t)$ and into a division of
 # $\sqrt{v_t}$ by $\sqrt{1-\beta_2^t}$. That saves two passes over every tensor, and rounds in the
 # same order as `torch.optim.Adam`, which is why the two agree to the last bit while the printed
-# algorithm agrees to better than $10^{-12}$. The options (weight decay, AMSGrad, `maximize`) are
-# explained further down; `tests/test_optim_adam.py` checks the library against `torch.optim`
-# over 400 hyperparameter combinations and against a NumPy transcription of Algorithm 1.
+# algorithm agrees to better than $10^{-12}$. The options weight decay and AMSGrad are explained
+# further down (`maximize` simply flips the gradient's sign, to climb instead of descend);
+# `tests/test_optim_adam.py` checks the library against `torch.optim` over 400 hyperparameter
+# combinations across Adam, AdamW and Adamax, and against a NumPy transcription of Algorithm 1.
 
 # %%
 show_source(adam_update)
@@ -495,8 +496,8 @@ for j, b2 in enumerate(beta2s):
 #
 # * the best step size shrinks (after 10 epochs: 0.01, 0.003 and 0.001 for $\beta_2$ = 0.99, 0.999,
 #   0.9999), because the uncorrected early steps are 2 to 20 times too large, and the step size
-#   that works for those is too small later (at the smallest $\alpha$ the uncorrected runs even
-#   look better: their effective step is larger);
+#   that works for those is too small later (in the figure, at the smallest $\alpha$ the
+#   uncorrected runs even look better: their effective step is larger);
 # * the best loss reached is worse (0.40 against 0.38 after 20 epochs);
 # * at large step sizes training degrades badly: at $\alpha = 0.1$ the loss after 20 epochs is
 #   0.72 and 0.76 for $\beta_2$ = 0.999 and 0.9999, against 0.45 to 0.46 with correction.
@@ -648,7 +649,9 @@ plt.show()
 # $\lambda\theta$ to the gradient, so the penalty's gradient then goes through $m_t$ and $v_t$
 # and is divided by $\sqrt{\hat v_t}$ like everything else. AdamW *decouples* it: it shrinks the
 # weights by $(1 - \alpha\lambda)$ directly and runs Adam on the loss gradient alone (the two
-# `weight_decay` branches of `adam_update` above).
+# `weight_decay` branches of `adam_update` above). That is PyTorch's `AdamW`, and ours; in
+# Loshchilov & Hutter's Algorithm 2 the factor is $(1 - \eta_t\lambda)$, with $\eta_t$ the schedule
+# multiplier alone, so their $\lambda$ does not scale with $\alpha$.
 #
 # What changes? Take weights that start at 1 and whose loss gradient is pure noise of a given
 # size (zero: no loss gradient at all), so that only the regularisation pulls them towards zero.
@@ -853,7 +856,9 @@ if any(r["at_edge"] for r in results.values()):
 #
 # * **Logistic regression.** Kingma & Ba found Adam about as fast as SGD with Nesterov momentum.
 #   Here too Adam ends level with SGD + Nesterov (final loss 0.091 against 0.087) and AdaGrad
-#   (0.092), with RMSProp and AdaDelta a little behind (0.098 and 0.100). On a convex problem this
+#   (0.092), with RMSProp and AdaDelta a little behind (0.098 and 0.100); epoch by epoch, though,
+#   Adam starts slower than SGD + Nesterov, AdaGrad and RMSProp (see the epoch-3 column), so at this
+#   scale its speed advantage does not show. On a convex problem this
 #   small, the ranking depends mostly on where each optimizer's best learning rate falls on the grid.
 # * **MLP with dropout.** Adam reaches the lowest training loss (0.072 without dropout), as in the
 #   paper's Figure 2, then AdaDelta (0.079), then RMSProp, SGD + Nesterov and AdaGrad (0.091 to
@@ -1015,7 +1020,7 @@ check.adam_l2_pure_decay(solution, theta0=2.0, lr=0.01, weight_decay=0.1, steps=
 #
 # * Adam keeps a moving average $m_t$ of the gradient (momentum) and $v_t$ of its square (RMSProp),
 #   and steps by $\alpha\,\hat m_t/(\sqrt{\hat v_t} + \epsilon)$, coordinate by coordinate. The
-#   library's `Adam`, `AdamW` and `Adamax` reproduce `torch.optim` to the last bit.
+#   library's `Adam` and `Adamax` reproduce `torch.optim` to the last bit (AdamW too, in the tests).
 # * Both averages start at zero and underestimate their targets by exactly $1-\beta^t$; dividing by
 #   it makes them unbiased from the first step. Without it, a $\beta_2$ near 1 makes the early steps
 #   up to 20 times too large, shifts the best step size and hurts training at large step sizes.

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 7. Layer-wise pre-training and automatic differentiation
 #
-# Section II-B of the review this course follows {cite}`ranjan2018efficient` ends with two ideas
+# Section II-B of the review this course follows {cite}`ranjan2018efficient` opens with two ideas
 # from Bengio's recommendations {cite}`bengio2012practical`. The first made deep learning take
 # off around 2006: train a deep network **one layer at a time, without labels**, then fine-tune
 # the whole stack with the few labels there are {cite}`hinton2006fast,bengio2007greedy`. The
@@ -84,7 +84,9 @@ print(f"{len(X_unlabelled)} unlabelled images, {len(test_set)} test images, hidd
 # $h = \tanh(W x + b)$ followed by a decoder $\hat x = W' h + b'$, trained to minimise
 # $\lVert \hat x - x \rVert^2$. To reproduce 64 pixels through 64 units it could learn the
 # identity; a **denoising** autoencoder {cite}`vincent2008extracting` is given a corrupted input
-# $\tilde x$ (here 30% of the pixels set to zero) and must reconstruct the clean $x$, so it has to
+# $\tilde x$ (here a random 30% of the entries set to zero, which for standardized inputs means
+# the pixel's mean; for simplicity the mask is drawn once per layer, where the original draws a
+# fresh one each time an example is shown) and must reconstruct the clean $x$, so it has to
 # learn how pixels depend on each other.
 #
 # Greedy layer-wise pre-training {cite}`bengio2007greedy` trains one such autoencoder per layer:

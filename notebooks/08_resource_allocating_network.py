@@ -20,9 +20,9 @@
 # Platt's resource-allocating network (RAN) {cite}`platt1991resource` does neither. It starts
 # empty, sees each sample **once**, in the order the samples arrive, and decides on the spot
 # whether the sample deserves a new hidden unit or only a small correction of the units it
-# already has. The review sorts this among the algorithmic advances: the network grows only as
-# large as the data demand, and learning costs one cheap update per sample
-# {cite}`ranjan2018efficient`. The classic test is predicting the chaotic Mackey-Glass series
+# already has. The review lists RAN among the algorithmic advances {cite}`ranjan2018efficient`.
+# Its appeal: the network grows only as large as the data demand, and each sample costs one cheap
+# update. The classic test is predicting the chaotic Mackey-Glass series
 # {cite}`mackey1977oscillation`, integrated with the 4th-order Runge-Kutta method (the review's
 # footnote 5). This chapter builds both from scratch and measures how close we come to Platt.
 #
@@ -100,8 +100,8 @@ for i, (h, err) in enumerate(zip(steps, errors)):
 
 # %% [markdown]
 # Each halving of the step divides the error by 16.0 to 16.1: fourth order, as designed. The
-# course uses $h = 0.1$ ($\tau / h = 170$), whose error on this stretch is around $10^{-9}$, far
-# below anything a network will notice. Generating 5,000 time units takes a fraction of a second.
+# course uses $h = 0.1$ ($\tau / h = 170$), whose error on this stretch is, by the fourth-order
+# scaling of the table, around $10^{-9}$: far below anything a network will notice.
 #
 # Here is the series, and its **attractor in delay coordinates**: plotting $x(t)$ against
 # $x(t - 17)$ unfolds the one-dimensional signal into the shape that its trajectory keeps
@@ -128,8 +128,8 @@ print(f"after the transient (t >= 1000): min {x[t >= 1000].min():.4f}, max {x[t 
 #
 # Following Lapedes and Farber {cite}`lapedes1987nonlinear`, Moody and Darken {cite}`moody1989fast`
 # and Platt, the network sees the present and three past values,
-# $\mathbf x(t) = [x(t), x(t-6), x(t-12), x(t-18)]$, and must predict $x(t + 85)$: five delays
-# ahead, far enough that small errors in the inputs matter.
+# $\mathbf x(t) = [x(t), x(t-6), x(t-12), x(t-18)]$, and must predict $x(t + 85)$: five times the
+# delay $\tau = 17$ ahead, far enough that small errors in the inputs matter.
 # The error measure is the **normalized error**, the root-mean-square error divided by the
 # standard deviation of the target; always predicting the mean scores 1.
 #
@@ -178,7 +178,7 @@ print(f"normalized error of the best linear predictor (least squares): {linear_e
 # sharpens, so the first units cover large regions and later ones fill in detail. A novel sample
 # gets a new unit that removes its error exactly: centre $\mathbf x_n$, weight $e_n$, width
 # $\kappa$ times the distance to the nearest centre (so neighbouring units overlap by a fixed
-# proportion). Any other sample takes one Widrow-Hoff LMS step {cite}`widrow1960adaptive` of size
+# proportion; the very first unit, with no centre to measure from, gets $\kappa\,\delta(n)$). Any other sample takes one Widrow-Hoff LMS step {cite}`widrow1960adaptive` of size
 # $\alpha$ on $\tfrac12 e_n^2$ for the bias, weights and centres:
 #
 # $$
@@ -199,8 +199,9 @@ show_source(RAN._adapt)
 
 # %% [markdown]
 # The defaults are Platt's values for this task as far as we can reconstruct them:
-# $\delta_{\max} = 0.7$ (about the range of the inputs), $\delta_{\min} = 0.07$, $\epsilon = 0.02$,
-# $\kappa = 0.87$ and $\alpha = 0.02$. For the decay constant we use $\tau = 43$ samples, the
+# $\delta_{\max} = 0.7$ (somewhat below the range of the inputs, 0.42 to 1.32), $\delta_{\min} = 0.07$,
+# $\epsilon = 0.02$, $\kappa = 0.87$ and $\alpha = 0.02$. For the decay constant we use $\tau = 43$
+# samples (a decay time, not the Mackey-Glass delay), the
 # per-sample factor $0.977 = e^{-1/43}$ of Kadirkamanathan and Niranjan
 # {cite}`kadirkamanathan1993function`; with it, $\delta$ reaches $\delta_{\min}$ after about 100
 # samples.

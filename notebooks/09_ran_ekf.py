@@ -184,6 +184,9 @@ plt.show()
 # * an **MLP** 4-32-32-1 (tanh) trained with Adam {cite}`kingma2015adam`, 200 epochs of
 #   mini-batches of 256.
 #
+# The printed figures are the CPU's: the MLP trains on the device the toggle selects, and its
+# numbers move slightly on a GPU.
+#
 # The first four see each sample once, in time order. The last two see the whole training set at
 # once and many times over.
 
@@ -232,11 +235,11 @@ for name, s in seconds.items():
 # figures). It also beats both batch baselines, which see the data many times: the k-means RBF
 # with the same number of units (0.0761) and the MLP (0.0617, with 1,249 parameters).
 #
-# The EKF is not free. Its step costs $O(p^2)$ for $p$ parameters (here $p = 776$), against LMS's
-# $O(p)$: on the 2-core machine that built this page, a RAN-EKF pass took about ten times as long
-# as a RAN pass (roughly 1 s against 0.1 s when the machine was not busy; the timing cell above
-# shows this run's figures, which vary with the load). The covariance alone holds
-# $776^2 \approx 600{,}000$ numbers, far more than the network's 931 parameters. For a few hundred
+# The EKF is not free. Its step costs $O(p^2)$ for $p$ parameters (here $p = 776$: the filter's
+# state leaves out the 155 widths, which stay fixed), against LMS's $O(p)$: a RAN-EKF pass takes
+# several times as long as a RAN pass (the timing cell above shows this run's figures, which vary
+# with the machine and its load). The covariance alone holds $776^2 \approx 600{,}000$ numbers,
+# far more than the network's 931 parameters. For a few hundred
 # units that is a good trade; for thousands, the quadratic memory becomes the limit (chapter 0's
 # accounting applies).
 #
@@ -266,15 +269,19 @@ ax_rms.legend()
 plt.show()
 for name in colours:
     n, rms = models[name].learning_curve(window=200)
-    print(f"{name:<18}: running RMS error after 500 samples {rms[499]:.4f}, after 3,000 {rms[-1]:.4f}")
+    units = models[name].history_["n_units"]
+    print(
+        f"{name:<18}: units after 500 / 1,000 / 2,000 / 3,000 samples {units[499]} / {units[999]} / {units[1999]} / {units[-1]}; "
+        f"running RMS error after 500 {rms[499]:.4f}, 1,000 {rms[999]:.4f}, 3,000 {rms[-1]:.4f}"
+    )
 
 # %% [markdown]
-# Both networks grow at the same pace for the first 500 samples, while the attractor is being
-# covered, and their running errors are alike then (0.0632 for RAN, 0.0669 for RAN-EKF). After
-# that the EKF's error falls much faster: from about sample 1,000 on it is roughly half of RAN's,
-# and a third by the end (0.0093 against 0.0271). A lower error means fewer samples pass the error
-# test (eq. 2): RAN keeps adding units until late in the stream, RAN-EKF stops at 155 after
-# about 2,000 samples.
+# Both networks grow at a similar pace for the first 500 samples (137 and 128 units), while the
+# attractor is being covered, and their running errors are alike then (0.0632 for RAN, 0.0669 for
+# RAN-EKF). After that the EKF's error falls faster: 0.0268 against 0.0350 at 1,000 samples, and a
+# third of RAN's by the end (0.0093 against 0.0271). A lower error means fewer samples pass the
+# error test (eq. 2): from sample 1,000 to the end RAN adds 17 more units (150 to 167), RAN-EKF only
+# 5 (150 to 155), just one of them after sample 2,000.
 #
 # ## Pruning on a chaotic attractor
 #
@@ -298,8 +305,9 @@ for window, net in prune_runs.items():
 # %% [markdown]
 # The shorter the window, the more units are pruned, and the more are allocated again when the
 # trajectory comes back: with a window of 150 samples, 213 units were allocated and 78 pruned to
-# end with 135, at an error of 0.0839; with 250, 12 were pruned (and mostly replaced: 159
-# allocated) to end with 147 at 0.0511. Longer windows prune less and less. Pruning earns its
+# end with 135, at an error of 0.0839; with 250, 12 were pruned and only a few replaced (159
+# allocated against 155 without pruning), ending with 147 at 0.0511. The longer window pruned far
+# less. Pruning earns its
 # place when regions of the input space really are abandoned, as when the function or the input
 # distribution changes over time; on a stationary chaotic series, the units RAN-EKF keeps are
 # nearly all needed. Slide through the windows to see the network's size over time:
@@ -432,8 +440,9 @@ check.ridge_penalty(solution, p0=10.0, r=0.5)
 # * On 3,000 samples of the t+85 task, RAN-EKF reached 0.0441 with 155 units, against 0.1114 with
 #   167 units for RAN, and beat a k-means RBF network (0.0761) and an Adam-trained MLP (0.0617).
 #   The price is $O(p^2)$ time and memory per step.
-# * MRAN pruning removed few units here: on a chaotic attractor the trajectory returns to every
-#   region, so pruned units are soon allocated again.
+# * MRAN pruning shrank the final network only a little (135 or 147 units against 155) and raised
+#   the error: on a chaotic attractor the trajectory returns to every region, so pruned units are
+#   soon needed again.
 # * Recursive least squares is the Kalman filter of a linear model; on fixed RBF features it
 #   reproduces batch least squares one sample at a time.
 #

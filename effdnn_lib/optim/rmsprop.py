@@ -51,10 +51,10 @@ def rmsprop_update(param, grad, state, *, lr, alpha, eps, weight_decay, momentum
     s.add_(eps)  # s + eps
     if momentum > 0:
         b = state["momentum_buffer"]
-        b.mul_(momentum).addcdiv_(g, s)  # b = mu * b + g / (s + eps)
+        b.mul_(momentum).addcdiv_(g, s)  # b = mu * b + g / s  (s already holds + eps)
         param.add_(b, alpha=-lr)  # theta = theta - lr * b
     else:
-        param.addcdiv_(g, s, value=-lr)  # theta = theta - lr * g / (s + eps)
+        param.addcdiv_(g, s, value=-lr)  # theta = theta - lr * g / s
 
 
 def rmsprop_update_foreach(
