@@ -50,7 +50,7 @@ import torch
 import torch.nn.functional as F
 
 from effdnn_lib import device as dev
-from effdnn_lib.data import load_digits
+from effdnn_lib.data import load_digits, relabel
 from effdnn_lib.exercises import ch05 as check
 from effdnn_lib.memory import make_mlp
 from effdnn_lib.notebook import setup, show_source
@@ -343,15 +343,6 @@ show_source(EarlyStopping)
 # the test labels stay correct, so test accuracy still measures what we want.
 
 # %%
-def relabel(y, fraction, seed):
-    """A copy of the labels y in which a random ``fraction`` is replaced by random classes."""
-    g = torch.Generator().manual_seed(seed)
-    y = y.clone()
-    flip = torch.rand(len(y), generator=g) < fraction
-    y[flip] = torch.randint(0, 10, (int(flip.sum()),), generator=g)
-    return y
-
-
 noisy_train = (train_set.x, relabel(train_set.y, 0.3, seed=1))
 noisy_val = (val_set.x, relabel(val_set.y, 0.3, seed=2))
 print(f"labels changed: {(noisy_train[1] != train_set.y).float().mean().item():.4f} of training, "

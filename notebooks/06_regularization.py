@@ -48,7 +48,7 @@ import torch
 from torch import nn
 
 from effdnn_lib import device as dev
-from effdnn_lib.data import load_digits
+from effdnn_lib.data import load_digits, relabel
 from effdnn_lib.exercises import ch06 as check
 from effdnn_lib.notebook import setup, show_source
 from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
@@ -69,15 +69,6 @@ setup(seed=0, threads=1)
 # %%
 device = dev.get_device()
 digits = load_digits(val_fraction=0.2)
-
-
-def relabel(y, fraction, seed):
-    """A copy of the labels y in which a random ``fraction`` is replaced by random classes."""
-    g = torch.Generator().manual_seed(seed)
-    y = y.clone()
-    flip = torch.rand(len(y), generator=g) < fraction
-    y[flip] = torch.randint(0, 10, (int(flip.sum()),), generator=g)
-    return y
 
 
 N_TRAIN = 300

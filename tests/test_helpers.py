@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from effdnn_lib import hardware, notebook, plotting, progress
-from effdnn_lib.data import load_digits
+from effdnn_lib.data import load_digits, relabel
 from effdnn_lib.exercises import ch00, check_close
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,3 +141,14 @@ def test_check_sync_detects_an_edited_source(tmp_path):
     assert "out of sync" in tool.check(src)
     src.with_suffix(".ipynb").unlink()
     assert "missing" in tool.check(src)
+
+
+def test_relabel_changes_a_fraction_of_the_labels_reproducibly():
+    y = torch.arange(10).repeat(200)
+    noisy = relabel(y, 0.3, seed=1)
+    assert torch.equal(noisy, relabel(y, 0.3, seed=1)) and torch.equal(y, torch.arange(10).repeat(200))
+    wrong = (noisy != y).float().mean().item()
+    assert 0.22 < wrong < 0.32  # 30% redrawn, a tenth of those by chance to the right class
+    assert torch.equal(relabel(y, 0.0, seed=1), y)
+    with pytest.raises(ValueError, match="fraction"):
+        relabel(y, 1.5, seed=1)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..checks import check_number
+
 
 @dataclass(frozen=True)
 class Split:
@@ -66,3 +68,14 @@ def load_digits(
     if images:
         x = x.reshape(-1, 1, 8, 8)
     return {name: Split(torch.from_numpy(x[s].copy()), torch.from_numpy(y[s].copy())) for name, s in parts.items()}
+
+
+def relabel(y: torch.Tensor, fraction: float, seed: int, n_classes: int = 10) -> torch.Tensor:
+    """A copy of the labels ``y`` in which a random ``fraction`` is replaced by random classes (which
+    are sometimes the right one): label noise for experiments on overfitting (chapters 5 and 6)."""
+    check_number("fraction", fraction, low=0, high=1)
+    g = torch.Generator().manual_seed(seed)
+    y = y.clone()
+    flip = torch.rand(len(y), generator=g) < fraction
+    y[flip] = torch.randint(0, n_classes, (int(flip.sum()),), generator=g)
+    return y

@@ -57,6 +57,27 @@ class CourseOptimizer(torch.optim.Optimizer):
             self._step_group(group, params)
         return loss
 
+    @staticmethod
+    def _apply_update(group, params, states, keys, update, update_foreach, hyper, allow_foreach=True):
+        """Run one group's update on the path ``foreach`` asks for.
+
+        The fast path calls ``update_foreach(params, grads, *buffers, steps, **hyper)`` once per device
+        and dtype, with one list per state name in ``keys`` (empty where a tensor has no such state,
+        e.g. RMSprop's ``grad_avg`` when not centred); the readable path calls
+        ``update(param, grad, state, **hyper)`` tensor by tensor. Complex tensors are passed as real
+        views, so both updates only ever see real numbers.
+        """
+        if allow_foreach and use_foreach(group["foreach"], params):
+            for tensors in group_by_device_and_dtype(params):
+                st = [states[p] for p in tensors]
+                buffers = [[real(s[k]) for s in st if k in s] for k in keys]
+                steps = [s["step"] for s in st]
+                update_foreach([real(p) for p in tensors], [real(p.grad) for p in tensors], *buffers, steps, **hyper)
+        else:
+            for p in params:
+                state = real_state(states[p]) if torch.is_complex(p) else states[p]
+                update(real(p), real(p.grad), state, **hyper)
+
 
 def as_scalar(value) -> float:
     """A learning rate given as a one-element tensor, as a Python number (as torch.optim does)."""
@@ -89,9 +110,10 @@ def group_by_device_and_dtype(params) -> list[list[torch.Tensor]]:
 
 
 def real(t: torch.Tensor) -> torch.Tensor:
-    """A complex tensor as a real view with a trailing (real, imaginary) axis; a real one as itself.
-    The updates then treat the two parts as two real numbers, as torch.optim does."""
-    return torch.view_as_real(t) if torch.is_complex(t) else t
+    """A complex tensor as a real view with a trailing (real, imaginary) axis; a real one (and a
+    sparse gradient, which has no such view) as itself. The updates then treat the two parts as two
+    real numbers, as torch.optim does."""
+    return torch.view_as_real(t) if torch.is_complex(t) and not t.is_sparse else t
 
 
 def real_state(state: dict) -> dict:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_flag, check_interval, check_non_negative, check_unsupported
-from ._base import CourseOptimizer, as_scalar, group_by_device_and_dtype, new_step_counter, real, real_state, use_foreach
+from ._base import CourseOptimizer, as_scalar, new_step_counter
 
 __all__ = ["Adadelta", "adadelta_update", "adadelta_update_foreach"]
 
@@ -121,20 +121,5 @@ class Adadelta(CourseOptimizer):
             weight_decay=group["weight_decay"],
             maximize=group["maximize"],
         )
-        if use_foreach(group["foreach"], params):
-            for tensors in group_by_device_and_dtype(params):
-                st = [states[p] for p in tensors]
-                adadelta_update_foreach(
-                    [real(p) for p in tensors],
-                    [real(p.grad) for p in tensors],
-                    [real(s["square_avg"]) for s in st],
-                    [real(s["acc_delta"]) for s in st],
-                    [s["step"] for s in st],
-                    **hyper,
-                )
-        else:
-            for p in params:
-                state = states[p]
-                if torch.is_complex(p):
-                    state = real_state(state)
-                adadelta_update(real(p), real(p.grad), state, **hyper)
+        keys = ("square_avg", "acc_delta")
+        self._apply_update(group, params, states, keys, adadelta_update, adadelta_update_foreach, hyper)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_flag, check_non_negative, check_unsupported
-from ._base import CourseOptimizer, as_scalar, group_by_device_and_dtype, new_step_counter, real, use_foreach
+from ._base import CourseOptimizer, as_scalar, new_step_counter
 
 __all__ = ["Adagrad", "adagrad_update", "adagrad_update_foreach"]
 
@@ -152,20 +152,5 @@ class Adagrad(CourseOptimizer):
             eps=group["eps"],
             maximize=group["maximize"],
         )
-        if use_foreach(group["foreach"], params):
-            for tensors in group_by_device_and_dtype(params):
-                states = [self.state[p] for p in tensors]
-                adagrad_update_foreach(
-                    [real(p) for p in tensors],
-                    [real(p.grad) for p in tensors],
-                    [real(s["sum"]) for s in states],
-                    [s["step"] for s in states],
-                    **hyper,
-                )
-        else:
-            for p in params:
-                state = self.state[p]
-                if torch.is_complex(p):
-                    state = {"step": state["step"], "sum": real(state["sum"])}
-                grad = p.grad if p.grad.is_sparse else real(p.grad)
-                adagrad_update(real(p), grad, state, **hyper)
+        states = {p: self.state[p] for p in params}
+        self._apply_update(group, params, states, ("sum",), adagrad_update, adagrad_update_foreach, hyper)

@@ -50,7 +50,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_betas, check_flag, check_non_negative, check_unsupported
-from ._base import CourseOptimizer, as_scalar, group_by_device_and_dtype, new_step_counter, real, real_state, use_foreach
+from ._base import CourseOptimizer, as_scalar, new_step_counter
 
 __all__ = ["Adam", "AdamW", "Adamax", "adam_update", "adam_update_foreach", "adamax_update", "adamax_update_foreach"]
 
@@ -212,20 +212,11 @@ class _AdamFamily(CourseOptimizer):
             lr = lr.squeeze()
         beta1, beta2 = (float(as_scalar(b)) for b in group["betas"])
         hyper = dict(lr=lr, beta1=beta1, beta2=beta2, **self._extra_hyper(group))
-        keys = self._state_tensors_for(group)
+        keys = self._state_tensors  # the foreach update takes every list, empty where a state is absent
         # a tensor lr takes the readable path, as torch.optim does when capturable is off
-        if use_foreach(group["foreach"], params) and not isinstance(lr, torch.Tensor):
-            for tensors in group_by_device_and_dtype(params):
-                st = [states[p] for p in tensors]
-                buffers = {k: [real(s[k]) for s in st] for k in keys}  # e.g. {"exp_avg": [m, ...], ...}
-                steps = [s["step"] for s in st]
-                self._update_foreach([real(p) for p in tensors], [real(p.grad) for p in tensors], buffers, steps, hyper)
-        else:
-            for p in params:
-                state = states[p]
-                if torch.is_complex(p):  # update the real and imaginary parts as two real numbers
-                    state = real_state(state)
-                self._update(real(p), real(p.grad), state, hyper)
+        self._apply_update(
+            group, params, states, keys, self._update, self._update_foreach, hyper, allow_foreach=not isinstance(lr, torch.Tensor)
+        )
 
 
 class Adam(_AdamFamily):
@@ -277,7 +268,7 @@ class Adam(_AdamFamily):
         check_flag("decoupled_weight_decay", group["decoupled_weight_decay"])
 
     def _state_tensors_for(self, group):
-        return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
+        return self._state_tensors if group["amsgrad"] else self._state_tensors[:2]
 
     @staticmethod
     def _extra_hyper(group):
@@ -289,14 +280,9 @@ class Adam(_AdamFamily):
             decoupled_weight_decay=group["decoupled_weight_decay"],
         )
 
-    @staticmethod
-    def _update(param, grad, state, hyper):
-        adam_update(param, grad, state, **hyper)
-
-    @staticmethod
-    def _update_foreach(params, grads, buffers, steps, hyper):
-        ms, vs, v_maxs = buffers["exp_avg"], buffers["exp_avg_sq"], buffers.get("max_exp_avg_sq", [])
-        adam_update_foreach(params, grads, ms, vs, v_maxs, steps, **hyper)
+    _state_tensors = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")  # the last one with amsgrad only
+    _update = staticmethod(adam_update)
+    _update_foreach = staticmethod(adam_update_foreach)
 
 
 class AdamW(Adam):
@@ -379,10 +365,5 @@ class Adamax(_AdamFamily):
     def _extra_hyper(group):
         return dict(eps=group["eps"], weight_decay=group["weight_decay"], maximize=group["maximize"])
 
-    @staticmethod
-    def _update(param, grad, state, hyper):
-        adamax_update(param, grad, state, **hyper)
-
-    @staticmethod
-    def _update_foreach(params, grads, buffers, steps, hyper):
-        adamax_update_foreach(params, grads, buffers["exp_avg"], buffers["exp_inf"], steps, **hyper)
+    _update = staticmethod(adamax_update)
+    _update_foreach = staticmethod(adamax_update_foreach)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_flag, check_interval, check_non_negative, check_unsupported
-from ._base import CourseOptimizer, as_scalar, group_by_device_and_dtype, new_step_counter, real, real_state, use_foreach
+from ._base import CourseOptimizer, as_scalar, new_step_counter
 
 __all__ = ["RMSprop", "rmsprop_update", "rmsprop_update_foreach"]
 
@@ -159,21 +159,5 @@ class RMSprop(CourseOptimizer):
             centered=group["centered"],
             maximize=group["maximize"],
         )
-        if use_foreach(group["foreach"], params):
-            for tensors in group_by_device_and_dtype(params):
-                st = [states[p] for p in tensors]
-                rmsprop_update_foreach(
-                    [real(p) for p in tensors],
-                    [real(p.grad) for p in tensors],
-                    [real(s["square_avg"]) for s in st],
-                    [real(s["grad_avg"]) for s in st] if group["centered"] else [],
-                    [real(s["momentum_buffer"]) for s in st] if group["momentum"] > 0 else [],
-                    [s["step"] for s in st],
-                    **hyper,
-                )
-        else:
-            for p in params:
-                state = states[p]
-                if torch.is_complex(p):
-                    state = real_state(state)
-                rmsprop_update(real(p), real(p.grad), state, **hyper)
+        keys = ("square_avg", "grad_avg", "momentum_buffer")  # the last two only when centred / momentum > 0
+        self._apply_update(group, params, states, keys, rmsprop_update, rmsprop_update_foreach, hyper)
