@@ -209,9 +209,10 @@ for (name, threads), seconds in step_times.items():
     print(f"{name:>10}, {threads} thread(s): {seconds * 1e6:9.0f} microseconds per step")
 
 # %% [markdown]
-# On the 2-core machine that built this page, the small model's step took the same time on one
-# thread as on two (about 0.7 ms both ways), while the large model's step ran 1.8 times faster on
-# two threads. Your figures above will differ; the pattern should not.
+# The timings above are those of the machine and the moment that ran this page, so the text quotes
+# none of them. The pattern is what to look for, and it should not change from one laptop to
+# another: the small model's step takes about as long on one thread as on two (it is too small to
+# share out), while the large model's step runs markedly faster on two threads.
 # %% [markdown]
 # ## Where the memory goes
 #

@@ -280,8 +280,8 @@ for name in colours:
 # attractor is being covered, and their running errors are alike then (0.0632 for RAN, 0.0669 for
 # RAN-EKF). After that the EKF's error falls faster: 0.0268 against 0.0350 at 1,000 samples, and a
 # third of RAN's by the end (0.0093 against 0.0271). A lower error means fewer samples pass the
-# error test (eq. 2): from sample 1,000 to the end RAN adds 17 more units (150 to 167), RAN-EKF only
-# 5 (150 to 155), just one of them after sample 2,000.
+# error test (eq. 2): from sample 1,000 to the end RAN grows from 150 to 167 units, RAN-EKF only
+# from 150 to 155, and just one of those units comes after sample 2,000.
 #
 # ## Pruning on a chaotic attractor
 #
