@@ -442,6 +442,63 @@ def test_cifar10_reads_local_pickles(tmp_path):
     assert load_cifar10(tmp_path, val_size=10, limit=5)["train"].x.shape[0] == 5
 
 
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch pwned",))
+
+
+def _cifar_folder(tmp_path, batch_of):
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(tmp_path / name, "wb") as f:
+            pickle.dump(batch_of(name), f, protocol=pickle.HIGHEST_PROTOCOL if name == "test_batch" else 2)
+    return tmp_path
+
+
+def _good_batch(name, n=20):
+    rng = np.random.default_rng(0)
+    return {b"batch_label": name.encode(), b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": [int(v) for v in rng.integers(0, 10, n)], b"filenames": [b"x.png"] * n}
+
+
+def test_cifar10_refuses_a_malicious_pickle_without_running_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = _cifar_folder(tmp_path, lambda name: {**_good_batch(name), b"data": _RunsCode()} if name == "data_batch_3" else _good_batch(name))
+    with pytest.raises(ValueError, match="data_batch_3.*posix.system|data_batch_3.*os.system|data_batch_3.*refusing"):
+        load_cifar10(folder, val_size=10)
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ({b"labels": [1, 2]}, "labels"),  # misaligned: fewer labels than images
+        ({b"labels": [11] * 20}, "labels"),
+        ({b"data": np.zeros((20, 100), dtype=np.uint8)}, "data"),
+        ({b"data": None}, "data"),
+    ],
+)
+def test_cifar10_refuses_batches_that_are_not_cifar(tmp_path, bad, match):
+    folder = _cifar_folder(tmp_path, lambda name: {**_good_batch(name), **bad} if name == "data_batch_1" else _good_batch(name))
+    with pytest.raises(ValueError, match=match):
+        load_cifar10(folder, val_size=10)
+
+
+def test_cifar10_refuses_truncated_and_garbage_files(tmp_path):
+    folder = _cifar_folder(tmp_path, _good_batch)
+    (folder / "data_batch_2").write_bytes((folder / "data_batch_1").read_bytes()[:100])
+    with pytest.raises(ValueError, match="data_batch_2"):
+        load_cifar10(folder, val_size=10)
+    (folder / "data_batch_2").write_bytes(b"not a pickle at all")
+    with pytest.raises(ValueError, match="data_batch_2"):
+        load_cifar10(folder, val_size=10)
+
+
+def test_cifar10_reads_the_real_format_with_any_protocol(tmp_path):
+    data = load_cifar10(_cifar_folder(tmp_path, _good_batch), val_size=10)
+    assert data["train"].x.shape == (90, 3, 32, 32) and len(data["test"]) == 20
+
+
 def test_cifar10_is_never_downloaded(tmp_path, monkeypatch):
     monkeypatch.delenv("EFFDNN_CIFAR10", raising=False)
     with pytest.raises(FileNotFoundError, match="never downloaded"):
