@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.mackey_glass import normalized_error
+from ..data.mackey_glass_series import normalized_error
 from ..ran import RAN
 from . import check_close, report
 
