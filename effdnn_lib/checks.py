@@ -7,6 +7,8 @@ Every message names the argument and the allowed range; a value of the wrong kin
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import os
 from numbers import Integral, Real
@@ -85,3 +87,26 @@ def _format_bytes(n: float) -> str:
         if n < 1000 or unit == "PB":
             return f"{n:.3g} {unit}"
         n /= 1000
+
+
+def checked_by(check):
+    """Decorate ``fn`` so that ``check(arguments)`` runs first, with the call's arguments bound to
+    ``fn``'s signature (defaults applied) as a dict. It adds argument checks to a function whose source
+    a chapter prints (``show_source`` shows ``fn``'s own code, unchanged, through ``__wrapped__``)."""
+
+    def decorate(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError as error:
+                raise TypeError(f"{fn.__name__}(): {error}") from None
+            bound.apply_defaults()
+            check(bound.arguments)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
