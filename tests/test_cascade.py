@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import pickle
+import types
 
 import numpy as np
+
 import pytest
 import torch
 from torch import nn
@@ -341,9 +343,11 @@ def test_cascade_rejects_a_single_module_and_bad_splits():
     bad = dict(data, val=Split(torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long)))
     with pytest.raises(ValueError, match="val"):
         cascade_train(conv_blocks((2,), pool_after=()), small_head, bad, device=CPU)
-    bad = dict(data, test=Split(torch.zeros(3, 1, 8, 8), torch.zeros(2, dtype=torch.long)))
-    with pytest.raises(ValueError, match="test"):
-        cascade_train(conv_blocks((2,), pool_after=()), small_head, bad, device=CPU)
+    with pytest.raises(ValueError, match="Split"):  # a misaligned split is refused when it is made
+        Split(torch.zeros(3, 1, 8, 8), torch.zeros(2, dtype=torch.long))
+    misaligned = types.SimpleNamespace(x=torch.zeros(3, 1, 8, 8), y=torch.zeros(2, dtype=torch.long))
+    with pytest.raises(ValueError, match="test"):  # and so is anything Split-like that is misaligned
+        cascade_train(conv_blocks((2,), pool_after=()), small_head, dict(data, test=misaligned), device=CPU)
     with pytest.raises(ValueError, match="epochs"):
         train_end_to_end(conv_blocks((2,), pool_after=()), small_head((2, 8, 8)), data, epochs=0, device=CPU)
     with pytest.raises(TypeError, match="head"):
