@@ -42,7 +42,10 @@ The state keys are PyTorch's (``step``, ``exp_avg`` for :math:`m`, ``exp_avg_sq`
 ``max_exp_avg_sq`` for :math:`v^{\max}`, ``exp_inf`` for :math:`u`), so checkpoints move freely between
 ``torch.optim`` and this module. As in ``torch.optim``, a learning rate given as a tensor stays a 0-d
 tensor in the scalar arithmetic and always takes the readable path (``foreach=True`` refuses it);
-``betas`` given as tensors are used through their values.
+``betas`` given as tensors (both, and not with ``foreach=True``, as torch.optim requires) are used
+through their values in the parameters' precision, whereas torch.optim keeps them as (float32) tensors
+in its arithmetic: there the results agree to about 1e-8 relative, not to the last bit (torch's CPU
+test inputs have no tensor betas; its CUDA ones pair them with ``capturable``, which we do not offer).
 """
 
 from __future__ import annotations
