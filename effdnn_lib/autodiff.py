@@ -76,6 +76,8 @@ class Value:
 
     def __pow__(self, k):
         """``self ** k`` for a constant exponent ``k``: d/dx x^k = k x^(k-1)."""
+        if isinstance(k, Value):
+            raise TypeError("exponent must be a constant number (x ** k); for a Value exponent k write (k * x.log()).exp()")
         k = _check_number("exponent", k)
         if self.data < 0 and not k.is_integer():
             raise ValueError(f"a negative base ({self.data:.4g}) needs an integer exponent; got {k}")
@@ -111,6 +113,8 @@ class Value:
     # -- elementary functions: value and derivative --------------------------------------------
 
     def exp(self):
+        if self.data > 709.78:  # math.exp overflows a float beyond log(max float)
+            raise ValueError(f"exp(x) needs x <= 709.78 to stay a finite float; got x = {self.data:.6g}")
         e = math.exp(self.data)
         return Value(e, (self,), (e,), "exp")
 

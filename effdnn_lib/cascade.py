@@ -66,7 +66,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .checks import check_int, check_number
+from .checks import check_int, check_number, checked_by
 from .device import get_device, synchronize
 from .memory import optimizer_state_bytes
 
@@ -133,6 +133,17 @@ class PlateauRule:
             self.lr = max(self.lr * self.factor, self.min_lr)
             self.bad_epochs = 0
         return self.lr
+
+
+def _check_plateau_rule(args) -> None:
+    """What PlateauRule.__init__ (printed in chapter 10) does not check itself: a finite min_lr no
+    larger than lr (a larger floor would make the rule raise the rate), factor and threshold finite."""
+    lr = check_number("lr", args["lr"], low=0, low_open=True)
+    check_number("min_lr", args["min_lr"], low=0, high=lr)
+    check_number("factor", args["factor"], low=0, high=1, low_open=True, high_open=True)
+
+
+PlateauRule.__init__ = checked_by(_check_plateau_rule)(PlateauRule.__init__)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -72,6 +72,28 @@ def get_device(verbose: bool = False) -> torch.device:
     return device
 
 
+def resolve_device(device: torch.device | str | None, name: str = "device") -> torch.device:
+    """``device`` as a ``torch.device``, or :func:`get_device` when it is ``None``. A device passed
+    explicitly gets the same checks as ``EFFDNN_DEVICE``: a CUDA device on a machine without one raises
+    :class:`DeviceUnavailableError` (never a deep error from PyTorch)."""
+    if device is None:
+        return get_device()
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"{name} must be a torch.device, a str such as 'cpu' or 'cuda', or None; got {type(device).__name__}")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"{name} must name a device such as 'cpu' or 'cuda'; got {device!r} ({error})") from None
+    if resolved.type == "cuda" and not cuda_available():
+        raise DeviceUnavailableError(
+            f"{name}={device!r} was requested but PyTorch sees no CUDA GPU on this machine "
+            f"(torch {torch.__version__}); use {name}='cpu' or leave it None to follow {ENV_VAR}"
+        )
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise DeviceUnavailableError(f"{name}={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return resolved
+
+
 def set_device(choice: str) -> torch.device:
     """Set ``EFFDNN_DEVICE`` for this process (what the toggle does) and return the device.
 

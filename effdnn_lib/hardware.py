@@ -7,7 +7,8 @@ import time
 
 import torch
 
-from .device import synchronize
+from .checks import check_fits_in_memory, check_int, checked_by
+from .device import resolve_device, synchronize
 
 
 def matmul_flops(n: int) -> int:
@@ -40,6 +41,21 @@ def time_matmul(n: int, device: torch.device | str = "cpu", dtype: torch.dtype =
     return statistics.median(times)
 
 
+def _check_time_matmul(args) -> None:
+    n = check_int("n", args["n"], 1)
+    check_int("repeats", args["repeats"], 1)
+    if not isinstance(args["dtype"], torch.dtype) or not args["dtype"].is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float32; got {args['dtype']!r}")
+    resolve_device(args["device"])
+    element = torch.empty((), dtype=args["dtype"]).element_size()
+    check_fits_in_memory(f"time_matmul(n={n})", 3 * n * n * element)  # A, B and the product
+
+
+time_matmul = checked_by(_check_time_matmul)(time_matmul)
+
+
 def matmul_throughput(sizes, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, repeats: int = 5) -> dict[int, float]:
     """GFLOP/s achieved by ``A @ B`` for each size ``n`` in ``sizes``."""
+    if isinstance(sizes, (int, str)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be a list of positive ints; got {type(sizes).__name__}")
     return {n: matmul_flops(n) / time_matmul(n, device, dtype, repeats) / 1e9 for n in sizes}

@@ -16,11 +16,14 @@ notebook (and the tests) can show that the prediction is exact.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
+
+from .checks import check_fits_in_memory, check_int
 
 #: Tensors the size of the parameters that each optimizer keeps between steps.
 STATE_TENSORS_PER_PARAMETER = {"sgd": 0, "momentum": 1, "adam": 2}
@@ -46,6 +49,8 @@ class MemoryBreakdown:
 
 
 def _check_widths(widths: Sequence[int]) -> list[int]:
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise TypeError(f"widths must be a list of positive ints; got {type(widths).__name__}")
     widths = list(widths)
     if len(widths) < 2:
         raise ValueError(f"widths must list at least an input and an output width; got {widths}")
@@ -55,9 +60,15 @@ def _check_widths(widths: Sequence[int]) -> list[int]:
     return widths
 
 
+def _check_bytes_per_number(bytes_per_number) -> int:
+    return check_int("bytes_per_number", bytes_per_number, 1, 16)
+
+
 def make_mlp(widths: Sequence[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
     """``Linear -> activation -> ... -> Linear`` with the given layer widths."""
     widths = _check_widths(widths)
+    # float32 weights, and as much again for the gradients of any training step
+    check_fits_in_memory(f"make_mlp({widths}) (weights and gradients)", 2 * 4 * mlp_parameter_count(widths))
     layers: list[nn.Module] = []
     for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:])):
         layers.append(nn.Linear(w_in, w_out))
@@ -76,6 +87,9 @@ def optimizer_state_bytes_predicted(n_parameters: int, n_tensors: int, optimizer
     """Bytes of optimizer state: ``k * P`` numbers plus ``s`` scalars per parameter tensor."""
     if optimizer not in STATE_TENSORS_PER_PARAMETER:
         raise ValueError(f"optimizer must be one of {sorted(STATE_TENSORS_PER_PARAMETER)}; got {optimizer!r}")
+    check_int("n_parameters", n_parameters, 0)
+    check_int("n_tensors", n_tensors, 0)
+    _check_bytes_per_number(bytes_per_number)
     k = STATE_TENSORS_PER_PARAMETER[optimizer]
     s = STATE_SCALARS_PER_TENSOR[optimizer]
     return (k * n_parameters + s * n_tensors) * bytes_per_number
@@ -90,8 +104,8 @@ def mlp_activation_bytes(widths: Sequence[int], batch_size: int, bytes_per_numbe
     weight that the mean reduction divides by).
     """
     widths = _check_widths(widths)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    check_int("batch_size", batch_size, 1)
+    _check_bytes_per_number(bytes_per_number)
     floats = batch_size * (sum(widths[:-1]) + widths[-1]) + 1
     return floats * bytes_per_number + batch_size * 8
 
@@ -153,8 +167,10 @@ def measure_training_memory(
     widths: Sequence[int], batch_size: int, optimizer: str = "adam", seed: int = 0, device: torch.device | str = "cpu"
 ) -> MemoryBreakdown:
     """Run one real training step of a ReLU MLP and measure the four terms from PyTorch."""
-    torch.manual_seed(seed)
     widths = _check_widths(widths)
+    check_int("batch_size", batch_size, 1)
+    check_fits_in_memory(f"measure_training_memory({widths}, batch_size={batch_size})", mlp_memory(widths, batch_size, optimizer).total)
+    torch.manual_seed(seed)
     model = make_mlp(widths).to(device)
     opt = make_optimizer(optimizer, model.parameters())
     loss_fn = nn.CrossEntropyLoss()
@@ -178,8 +194,7 @@ def largest_batch_that_fits(widths: Sequence[int], budget_bytes: int, optimizer:
     Returns 0 when even the fixed part (parameters, gradients, optimizer state) does not fit.
     Activations are linear in the batch size, so this is a division, not a search.
     """
-    if budget_bytes < 0:
-        raise ValueError(f"budget_bytes must be >= 0; got {budget_bytes}")
+    check_int("budget_bytes", budget_bytes, 0)
     per_example = mlp_activation_bytes(widths, 2) - mlp_activation_bytes(widths, 1)
     fixed_bytes = mlp_memory(widths, 1, optimizer).total - per_example
     if budget_bytes < fixed_bytes + per_example:
@@ -189,6 +204,8 @@ def largest_batch_that_fits(widths: Sequence[int], budget_bytes: int, optimizer:
 
 def format_bytes(n: float) -> str:
     """``1536 -> '1.50 KiB'``: binary units, two decimals."""
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or not math.isfinite(n):
+        raise TypeError(f"n must be a finite number of bytes; got {n!r}")
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(n) < 1024 or unit == "GiB":
             return f"{n:.0f} B" if unit == "B" else f"{n:.2f} {unit}"

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .checks import check_fits_in_memory, check_int, check_number
+
 __all__ = [
     "Surface",
     "IllConditionedQuadratic",
@@ -92,12 +94,12 @@ class IllConditionedQuadratic(Surface):
     """
 
     def __init__(self, condition_number: float = 10.0, dim: int = 2, mu: float = 1.0):
-        if isinstance(condition_number, bool) or not isinstance(condition_number, (int, float)) or not condition_number >= 1:
-            raise ValueError(f"condition_number must be a number >= 1; got {condition_number!r}")
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive int; got {dim!r}")
-        if isinstance(mu, bool) or not isinstance(mu, (int, float)) or not mu > 0:
-            raise ValueError(f"mu must be a number > 0; got {mu!r}")
+        check_number("condition_number", condition_number, low=1)
+        check_int("dim", dim, 1)
+        check_number("mu", mu, low=0, low_open=True)
+        if not math.isfinite(float(mu) * float(condition_number)):
+            raise ValueError(f"mu * condition_number (the largest curvature L) must be finite; got mu={mu!r}, condition_number={condition_number!r}")
+        check_fits_in_memory(f"IllConditionedQuadratic(dim={dim})", 3 * 8 * dim)
         self.kappa = float(condition_number)
         self.dim = dim
         self.mu = float(mu)
@@ -137,10 +139,8 @@ class Rosenbrock(Surface):
     """
 
     def __init__(self, a: float = 1.0, b: float = 100.0):
-        if isinstance(b, bool) or not isinstance(b, (int, float)) or not b > 0:
-            raise ValueError(f"b must be a number > 0; got {b!r}")
-        if isinstance(a, bool) or not isinstance(a, (int, float)):
-            raise TypeError(f"a must be a number; got {type(a).__name__}")
+        check_number("b", b, low=0, low_open=True)
+        check_number("a", a)
         self.a, self.b = float(a), float(b)
         self.name = "Rosenbrock"
         self.minima = [(self.a, self.a**2)]
@@ -301,13 +301,20 @@ def optimize(
     ``blow_up`` times the starting gap to the minimum (plus one); ``points`` then ends at the last
     finite point.
     """
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0:
-        raise ValueError(f"n_steps must be a non-negative int; got {n_steps!r}")
-    if not blow_up > 1:
-        raise ValueError(f"blow_up must be > 1; got {blow_up!r}")
+    if not isinstance(surface, Surface):
+        raise TypeError(f"surface must be a Surface (such as Rosenbrock()); got {type(surface).__name__}")
+    if not callable(make_optimizer):
+        raise TypeError(f"make_optimizer must be a callable params -> optimizer, e.g. lambda p: SGD(p, lr=0.01); got {type(make_optimizer).__name__}")
+    n_steps = check_int("n_steps", n_steps, 0)
+    check_number("blow_up", blow_up, low=1, low_open=True)
+    check_fits_in_memory(f"optimize(n_steps={n_steps}) on a {surface.dim}-dimensional surface", 8.0 * (n_steps + 1) * (surface.dim + 1))
     start = surface.start if start is None else start
     theta = surface._check(start).detach().clone().to(torch.float64)
+    if theta.ndim != 1 or not bool(torch.isfinite(theta).all()):
+        raise ValueError(f"start must be one finite point of {surface.dim} coordinates; got {start!r}")
     optimizer = make_optimizer([theta])
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(f"make_optimizer must return an optimizer (with a step() method); got {type(optimizer).__name__}")
     points = torch.empty(n_steps + 1, surface.dim, dtype=torch.float64)
     values = torch.empty(n_steps + 1, dtype=torch.float64)
     points[0], values[0] = theta, surface.value(theta)
@@ -330,8 +337,13 @@ def optimize(
 def plot_contours(ax, surface: Surface, n: int = 200, levels: int = 25, show_minima: bool = True):
     """Filled contour lines of ``surface`` over its ``bounds`` on ``ax``, log-spaced above the minimum
     (so that both the steep walls and the flat floor show), with the minima as stars."""
+    if not isinstance(surface, Surface):
+        raise TypeError(f"surface must be a Surface (such as Rosenbrock()); got {type(surface).__name__}")
     if surface.dim != 2:
         raise ValueError(f"plot_contours draws two-dimensional surfaces; this one has dim={surface.dim}")
+    n = check_int("n", n, 2)
+    check_int("levels", levels, 2)
+    check_fits_in_memory(f"plot_contours(n={n})", 8 * 8.0 * n * n)
     (x0, x1), (y0, y1) = surface.bounds
     xs = torch.linspace(x0, x1, n, dtype=torch.float64)
     ys = torch.linspace(y0, y1, n, dtype=torch.float64)

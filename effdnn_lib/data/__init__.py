@@ -4,13 +4,14 @@
   :func:`relabel` adds label noise.
 * :func:`load_shifted_digits` - the same digits enlarged and shifted on a noisy canvas (CNNs);
   :func:`load_cifar10` reads CIFAR-10 only if it is already on disk.
-* :func:`mackey_glass` - the Mackey-Glass chaotic series (RK4); :func:`mackey_glass_prediction`
+* :func:`mackey_glass` - the Mackey-Glass chaotic series (RK4, in the module
+  :mod:`effdnn_lib.data.mackey_glass_series`, named apart from the function); :func:`mackey_glass_prediction`
   its t+85 prediction task; :func:`normalized_error` the task's error measure.
 """
 
 from .digits import Split, load_digits, relabel
 from .images import load_cifar10, load_shifted_digits
-from .mackey_glass import mackey_glass, mackey_glass_prediction, normalized_error
+from .mackey_glass_series import mackey_glass, mackey_glass_prediction, normalized_error
 
 __all__ = [
     "Split",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..checks import check_number
+from ..checks import check_int, check_number
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,13 @@ class Split:
 
     x: torch.Tensor
     y: torch.Tensor
+
+    def __post_init__(self):
+        for name in ("x", "y"):
+            if not isinstance(getattr(self, name), torch.Tensor):
+                raise TypeError(f"Split.{name} must be a torch.Tensor; got {type(getattr(self, name)).__name__}")
+        if self.x.ndim == 0 or self.y.ndim != 1 or len(self.x) != len(self.y):
+            raise ValueError(f"Split needs x with one row per label in y (1-d); got x {tuple(self.x.shape)} and y {tuple(self.y.shape)}")
 
     def __len__(self) -> int:
         return len(self.y)
@@ -41,10 +48,12 @@ def load_digits(
     (pixels that are constant in training are left at zero). ``images=True`` returns inputs of
     shape ``(n, 1, 8, 8)`` for convolutional networks, ``False`` flat vectors of 64.
     """
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1); got {test_fraction}")
-    if not 0 <= val_fraction < 1 - test_fraction:
-        raise ValueError(f"val_fraction must be in [0, 1 - test_fraction); got {val_fraction}")
+    test_fraction = check_number("test_fraction", test_fraction, low=0, high=1, low_open=True, high_open=True)
+    val_fraction = check_number("val_fraction", val_fraction, low=0, high=1 - test_fraction, high_open=True)
+    check_int("seed", seed, 0)
+    for name, flag in (("standardize", standardize), ("images", images)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False; got {flag!r}")
     from sklearn.datasets import load_digits as sk_load_digits
 
     data = sk_load_digits()
@@ -74,6 +83,10 @@ def relabel(y: torch.Tensor, fraction: float, seed: int, n_classes: int = 10) ->
     """A copy of the labels ``y`` in which a random ``fraction`` is replaced by random classes (which
     are sometimes the right one): label noise for experiments on overfitting (chapters 5 and 6)."""
     check_number("fraction", fraction, low=0, high=1)
+    check_int("seed", seed, 0)
+    check_int("n_classes", n_classes, 2)
+    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.is_floating_point():
+        raise TypeError(f"y must be a 1-d tensor of integer labels; got {type(y).__name__} {getattr(y, 'dtype', '')}")
     g = torch.Generator().manual_seed(seed)
     y = y.clone()
     flip = torch.rand(len(y), generator=g) < fraction

@@ -19,12 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..checks import check_int, check_number
+from ..checks import check_fits_in_memory, check_int, check_number
 from .digits import Split
-
-
-
-
 
 
 def shift_digits(
@@ -67,6 +63,8 @@ def load_shifted_digits(
     noise = check_number("noise", noise, low=0, high=10)
     test_fraction = check_number("test_fraction", test_fraction, low=0.01, high=0.9, high_open=True)
     val_fraction = check_number("val_fraction", val_fraction, low=0.0, high=1 - test_fraction - 0.05, high_open=True)
+    n_images = 1797 * copies
+    check_fits_in_memory(f"load_shifted_digits(canvas={canvas}, copies={copies})", 20.0 * n_images * canvas * canvas)
     from sklearn.datasets import load_digits as sk_load_digits
 
     data = sk_load_digits()
@@ -90,6 +88,56 @@ def load_shifted_digits(
 
 
 CIFAR10_ENV_VAR = "EFFDNN_CIFAR10"
+
+# The only globals a genuine CIFAR-10 python batch refers to: NumPy's array and scalar reconstruction
+# (under NumPy 1's and NumPy 2's module names). Everything else in it is dicts, lists, ints and bytes.
+_CIFAR10_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),  # how Python 3 writes bytes in the protocol-2 pickles of Python 2's format
+}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that admits only what the CIFAR-10 batches contain, so a crafted file cannot run
+    code: any other global (``os.system``, ``builtins.eval``, ...) is refused before it is looked up."""
+
+    def find_class(self, module, name):
+        if (module, name) in _CIFAR10_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not part of the CIFAR-10 batch format")
+
+
+def read_cifar10_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 python batch as ``(images, labels)``: uint8 ``(n, 3, 32, 32)`` and int64 ``(n,)``.
+
+    The file is read with a restricted unpickler (only NumPy arrays, dicts, lists, ints and bytes, no
+    code), and its contents are checked: ``data`` an ``(n, 3072)`` uint8 array, ``labels`` ``n``
+    integers in ``0..9``. A file that is not such a batch raises ``ValueError`` naming it.
+    """
+    try:
+        with open(path, "rb") as handle:
+            batch = _CifarUnpickler(handle, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, MemoryError) as error:
+        raise ValueError(f"{path} is not a CIFAR-10 python batch (it could not be read safely: {error})") from None
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: expected a dict with b'data' and b'labels'")
+    data, labels = batch[b"data"], batch[b"labels"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise ValueError(f"{path}: b'data' must be a uint8 array of shape (n, 3072); got {type(data).__name__} {getattr(data, 'shape', '')}")
+    if not isinstance(labels, (list, np.ndarray)) or len(labels) != len(data):
+        raise ValueError(f"{path}: b'labels' must list one label per image ({len(data)}); got {len(labels) if hasattr(labels, '__len__') else labels!r}")
+    y = np.asarray(labels)
+    if y.dtype.kind not in "iu" or (len(y) and (y.min() < 0 or y.max() > 9)):
+        raise ValueError(f"{path}: b'labels' must be integers in 0..9")
+    return data.reshape(-1, 3, 32, 32), y.astype(np.int64)
+
 
 
 def load_cifar10(path: str | os.PathLike | None = None, val_size: int = 5000, limit: int | None = None) -> dict[str, Split]:
@@ -121,10 +169,9 @@ def load_cifar10(path: str | os.PathLike | None = None, val_size: int = 5000, li
     def read(files):
         xs, ys = [], []
         for f in files:
-            with open(f, "rb") as handle:
-                batch = pickle.load(handle, encoding="bytes")
-            xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            ys.append(np.asarray(batch[b"labels"], dtype=np.int64))
+            x, y = read_cifar10_batch(f)
+            xs.append(x)
+            ys.append(y)
         return np.concatenate(xs).astype(np.float32) / 255.0, np.concatenate(ys)
 
     x_train, y_train = read(train_files)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..memory import largest_batch_that_fits, mlp_memory
-from . import check_close, report
+from . import check_close, check_count, report
 
 
 def adam_state_bytes(answer, widths) -> bool:
@@ -12,7 +12,7 @@ def adam_state_bytes(answer, widths) -> bool:
     hint = "Adam keeps two numbers per parameter, plus one float32 step counter per parameter tensor."
     if answer is None:
         return report("Exercise 1", False, "Set your_answer to a number of bytes. " + hint)
-    return check_close("Exercise 1", answer, expected, rel_tol=0, abs_tol=0.5, hint=hint)
+    return check_count("Exercise 1", answer, expected, hint=hint)
 
 
 def linear_step_flops(answer, batch_size: int, n_in: int, n_out: int) -> bool:
@@ -30,4 +30,4 @@ def largest_batch(answer, widths, budget_bytes: int, optimizer: str) -> bool:
     hint = "Subtract parameters, gradients and optimizer state from the budget, then divide by one example's activations."
     if answer is None:
         return report("Exercise 3", False, "Set your_answer to a batch size. " + hint)
-    return check_close("Exercise 3", answer, expected, rel_tol=0, abs_tol=0.5, hint=hint)
+    return check_count("Exercise 3", answer, expected, hint=hint)

@@ -6,7 +6,7 @@ import math
 
 from ..data import load_digits
 from ..surfaces import IllConditionedQuadratic
-from . import check_close, report
+from . import check_close, check_count, report
 
 
 def updates_per_epoch(answer, batch_size: int) -> bool:
@@ -16,7 +16,7 @@ def updates_per_epoch(answer, batch_size: int) -> bool:
     hint = f"One update per mini-batch; the training split has {n_train} examples and the last batch may be smaller."
     if answer is None:
         return report("Exercise 1", False, "Set your_answer to a number of updates. " + hint)
-    return check_close("Exercise 1", answer, expected, rel_tol=0, abs_tol=0.5, hint=hint)
+    return check_count("Exercise 1", answer, expected, hint=hint)
 
 
 def largest_stable_lr(answer, condition_number: float) -> bool:

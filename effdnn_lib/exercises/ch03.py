@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from ..optim import Adadelta, Adagrad, RMSprop
-from . import check_close, report
+from ..checks import check_number
+from . import check_close, check_count, report
 
 
 def _steps(optimizer_class, gradient: float, n_steps: int, **hyperparameters) -> tuple[list[float], dict]:
@@ -32,6 +33,8 @@ def adagrad_step_after(answer, t: int, gradient: float, lr: float) -> bool:
 
 def rmsprop_warm_up_steps(answer, alpha: float, fraction: float) -> bool:
     """Exercise 2: the first step at which RMSprop's square_avg reaches ``fraction`` of g^2 (constant g)."""
+    check_number("alpha", alpha, low=0, high=1, low_open=True, high_open=True)
+    check_number("fraction", fraction, low=0, high=1, low_open=True, high_open=True)  # 1 - alpha^t < 1 always
     square_avgs = []
     theta = torch.zeros(1, dtype=torch.float64)
     optimizer = RMSprop([theta], lr=0.0, alpha=alpha)
@@ -46,7 +49,7 @@ def rmsprop_warm_up_steps(answer, alpha: float, fraction: float) -> bool:
     hint = "With g = 1 and v_0 = 0, v_t = 1 - alpha^t; solve 1 - alpha^t >= fraction for the smallest t."
     if answer is None:
         return report("Exercise 2", False, "Set your_answer to a number of steps. " + hint)
-    return check_close("Exercise 2", answer, t, rel_tol=0, abs_tol=0.5, hint=hint)
+    return check_count("Exercise 2", answer, t, hint=hint)
 
 
 def adadelta_first_step(answer, gradient: float, rho: float, eps: float) -> bool:

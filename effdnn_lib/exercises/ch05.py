@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..training import CosineAnnealing, EarlyStopping, LinearWarmup, StepDecay
-from . import check_close, report
+from . import check_close, check_count, check_counts, report
 
 
 def step_decay_lr(answer, eta0: float, step_size: int, gamma: float, t: int) -> bool:
@@ -37,9 +37,7 @@ def early_stopping_epochs(answer, curve, patience: int) -> bool:
             break
     expected = (stopper.best_epoch, stop)
     hint = f"Training stops once {patience} epochs in a row have not beaten the best loss so far."
-    if answer is None or not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        return report("Exercise 3", False, "Set your_answer to a pair (best_epoch, stopped_epoch). " + hint)
-    return report("Exercise 3", tuple(int(a) for a in answer) == expected, hint)
+    return check_counts("Exercise 3", answer, expected, "a pair (best_epoch, stopped_epoch)", hint)
 
 
 def steps_to_shrink(answer, kappa: float, factor: float) -> bool:
@@ -48,4 +46,4 @@ def steps_to_shrink(answer, kappa: float, factor: float) -> bool:
     hint = "With eta = 1/L the component along the smallest curvature mu shrinks by (1 - 1/kappa) per step."
     if answer is None:
         return report("Exercise 4", False, "Set your_answer to a number of steps. " + hint)
-    return check_close("Exercise 4", answer, expected, rel_tol=0, abs_tol=0.5, hint=hint)
+    return check_count("Exercise 4", answer, expected, hint=hint)

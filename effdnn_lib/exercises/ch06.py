@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import check_number
 from . import check_close, report
 
 
@@ -47,6 +48,7 @@ def adamw_shrink_factor(answer, lr: float, weight_decay: float, steps: int) -> b
 
 def dropout_scale(answer, p: float) -> bool:
     """Exercise 4: the factor by which ``nn.Dropout(p)`` multiplies the units it keeps during training."""
+    check_number("p", p, low=0, high=1, high_open=True)  # p = 1 keeps no unit: there is no scale to check
     layer = torch.nn.Dropout(p).train()
     x = torch.ones(10_000, dtype=torch.float64)
     y = layer(x)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.mackey_glass import normalized_error
+from ..data.mackey_glass_series import normalized_error
 from ..ran import RAN
-from . import check_close, report
+from . import _as_number, check_close, report
 
 
 def resolution(answer, n: int) -> bool:
@@ -36,9 +36,11 @@ def new_unit(answer, centres, weights, widths, bias, x, y) -> bool:
     hint = "The weight is the error y - y_hat(x) before the unit; the width is kappa = 0.87 times the distance to the nearest centre."
     if net.n_units == len(weights):
         return report("Exercise 2", False, "This sample is not novel, so no unit is added: check the exercise's numbers.")
-    if answer is None or np.size(answer) != 2:
+    if not isinstance(answer, (tuple, list, np.ndarray)) or np.size(answer) != 2:
         return report("Exercise 2", False, "Set your_answer to a pair (weight, width). " + hint)
-    weight, width = (float(v) for v in answer)
+    weight, width = (_as_number(v) for v in np.ravel(np.asarray(answer, dtype=object)))
+    if weight is None or width is None:
+        return report("Exercise 2", False, f"Expected two numbers, got {answer!r}. " + hint)
     ok = np.isclose(weight, net.weights_[-1], rtol=1e-3, atol=1e-4) and np.isclose(width, net.widths_[-1], rtol=1e-3)
     return report("Exercise 2", bool(ok), hint)
 

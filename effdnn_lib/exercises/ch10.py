@@ -5,7 +5,8 @@ from __future__ import annotations
 from torch import nn
 
 from ..cascade import PlateauRule, conv_blocks, conv_head, epoch_schedule, trainable_parameter_count
-from . import check_close, report
+from ..checks import check_int
+from . import check_close, check_count, report
 
 
 def total_epochs(answer, n_layers: int, epochs: int, k: int) -> bool:
@@ -14,7 +15,7 @@ def total_epochs(answer, n_layers: int, epochs: int, k: int) -> bool:
     hint = "Stage l trains for epochs + k * l epochs, with l counted from 1; add them up."
     if answer is None:
         return report("Exercise 1", False, "Set your_answer to a number of epochs. " + hint)
-    return check_close("Exercise 1", answer, expected, rel_tol=0, abs_tol=0.5, hint=hint)
+    return check_count("Exercise 1", answer, expected, hint=hint)
 
 
 def plateau_lr(answer, val_errors, lr: float, patience: int, threshold: float) -> bool:
@@ -33,7 +34,9 @@ def plateau_lr(answer, val_errors, lr: float, patience: int, threshold: float) -
 
 def stage_parameters(answer, channels, layer: int, feature_shape) -> bool:
     """Exercise 3: trainable parameters of cascade stage ``layer``: its block and its output block."""
-    block = conv_blocks(channels, pool_after=())[layer - 1]
+    blocks = conv_blocks(channels, pool_after=())
+    check_int("layer", layer, 1, len(blocks))  # stages count from 1; layer=0 would pick the last block
+    block = blocks[layer - 1]
     expected = trainable_parameter_count(nn.Sequential(block, conv_head(feature_shape)))
     hint = (
         "A 3 x 3 convolution from c_in to c_out channels has c_out * (9 * c_in + 1) parameters; "
@@ -41,7 +44,7 @@ def stage_parameters(answer, channels, layer: int, feature_shape) -> bool:
     )
     if answer is None:
         return report("Exercise 3", False, "Set your_answer to a number of parameters. " + hint)
-    return check_close("Exercise 3", answer, expected, rel_tol=0, abs_tol=0.5, hint=hint)
+    return check_count("Exercise 3", answer, expected, hint=hint)
 
 
 def sigmoid_bound(answer, n_layers: int) -> bool:

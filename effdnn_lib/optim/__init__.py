@@ -1,7 +1,14 @@
 """From-scratch optimizers that are drop-in replacements for ``torch.optim``'s classes.
 
 Same constructor arguments and defaults, same results, written to be read beside the
-equations: one module per family.
+equations: one module per family. ``tests/test_optim_torch_suite.py`` runs PyTorch's own optimizer
+test inputs (``torch.testing._internal.common_optimizers.optim_db``) against these classes.
+
+Not offered: ``fused=True``, ``capturable=True`` and ``differentiable=True``. The constructors accept
+these arguments for compatibility, but only as ``False`` or ``None``; ``True`` raises
+:class:`~effdnn_lib.optim._checks.UnsupportedOption`, a ``RuntimeError`` (torch.optim's kind of error
+for an unsupported combination of these options) that is also a ``ValueError``. Use the
+``torch.optim`` class for them.
 """
 
 from .adadelta import Adadelta

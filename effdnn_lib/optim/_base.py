@@ -40,6 +40,11 @@ class CourseOptimizer(torch.optim.Optimizer):
         for group in self.param_groups:
             for key, value in self._group_defaults.items():
                 group.setdefault(key, value)
+        for p_state in self.state.values():
+            # older checkpoints keep the step counter as a plain number: make it the scalar tensor the
+            # updates expect, as torch.optim's __setstate__ does
+            if "step" in p_state and not torch.is_tensor(p_state["step"]):
+                p_state["step"] = torch.tensor(float(p_state["step"]), dtype=new_step_counter().dtype)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -58,14 +63,16 @@ class CourseOptimizer(torch.optim.Optimizer):
         return loss
 
     @staticmethod
-    def _apply_update(group, params, states, keys, update, update_foreach, hyper, allow_foreach=True):
+    def _apply_update(group, params, states, keys, update, update_foreach, hyper, allow_foreach=True, complex_grad_first=False):
         """Run one group's update on the path ``foreach`` asks for.
 
         The fast path calls ``update_foreach(params, grads, *buffers, steps, **hyper)`` once per device
         and dtype, with one list per state name in ``keys`` (empty where a tensor has no such state,
         e.g. RMSprop's ``grad_avg`` when not centred); the readable path calls
         ``update(param, grad, state, **hyper)`` tensor by tensor. Complex tensors are passed as real
-        views, so both updates only ever see real numbers.
+        views, so both updates only ever see real numbers. With ``complex_grad_first`` the readable path
+        negates (``maximize``) and adds the weight decay to a complex gradient before taking its real view,
+        in that order, as torch.optim's for-loop AdaGrad and RMSprop do (the rounding then matches theirs).
         """
         if allow_foreach and use_foreach(group["foreach"], params):
             for tensors in group_by_device_and_dtype(params):
@@ -75,8 +82,14 @@ class CourseOptimizer(torch.optim.Optimizer):
                 update_foreach([real(p) for p in tensors], [real(p.grad) for p in tensors], *buffers, steps, **hyper)
         else:
             for p in params:
+                grad, p_hyper = p.grad, hyper
+                if complex_grad_first and torch.is_complex(p) and not grad.is_sparse:
+                    grad = -grad if hyper["maximize"] else grad
+                    if hyper["weight_decay"] != 0:
+                        grad = grad.add(p, alpha=hyper["weight_decay"])
+                    p_hyper = {**hyper, "maximize": False, "weight_decay": 0}
                 state = real_state(states[p]) if torch.is_complex(p) else states[p]
-                update(real(p), real(p.grad), state, **hyper)
+                update(real(p), real(grad), state, **p_hyper)
 
 
 def as_scalar(value) -> float:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_flag, check_interval, check_non_negative, check_unsupported
+from ._checks import check_flag, check_interval, check_lr, check_non_negative, check_unsupported
 from ._base import CourseOptimizer, as_scalar, new_step_counter
 
 __all__ = ["Adadelta", "adadelta_update", "adadelta_update_foreach"]
@@ -73,7 +73,7 @@ class Adadelta(CourseOptimizer):
     """AdaDelta, written from scratch; same constructor, defaults and results as ``torch.optim.Adadelta``.
 
     ``foreach=None`` uses :func:`adadelta_update_foreach` when all parameters are on CUDA, the readable
-    :func:`adadelta_update` otherwise. ``capturable`` and ``differentiable`` must stay off.
+    :func:`adadelta_update` otherwise. ``capturable`` and ``differentiable`` are not offered (``True`` raises ``UnsupportedOption``).
     """
 
     def __init__(
@@ -97,7 +97,7 @@ class Adadelta(CourseOptimizer):
 
     @staticmethod
     def _check_hyperparameters(group):
-        check_non_negative("lr", group["lr"])
+        check_lr(group["lr"])
         check_interval("rho", group["rho"], 0.0, 1.0, closed_high=True)
         check_non_negative("eps", group["eps"])
         check_non_negative("weight_decay", group["weight_decay"])

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_flag, check_non_negative, check_unsupported
+from ._checks import check_flag, check_lr, check_non_negative, check_unsupported
 from ._base import CourseOptimizer, as_scalar, new_step_counter
 
 __all__ = ["Adagrad", "adagrad_update", "adagrad_update_foreach"]
@@ -84,6 +84,7 @@ class Adagrad(CourseOptimizer):
 
     ``foreach=None`` uses :func:`adagrad_update_foreach` when all parameters are on CUDA, the readable
     :func:`adagrad_update` otherwise. Complex parameters are updated as pairs of real numbers.
+    ``fused`` and ``differentiable`` are not offered (``True`` raises ``UnsupportedOption``).
     """
 
     _sparse_gradients = True
@@ -121,7 +122,7 @@ class Adagrad(CourseOptimizer):
 
     @staticmethod
     def _check_hyperparameters(group):
-        check_non_negative("lr", group["lr"])
+        check_lr(group["lr"])
         check_non_negative("lr_decay", group["lr_decay"])
         check_non_negative("weight_decay", group["weight_decay"])
         check_non_negative("initial_accumulator_value", group["initial_accumulator_value"])
@@ -153,4 +154,4 @@ class Adagrad(CourseOptimizer):
             maximize=group["maximize"],
         )
         states = {p: self.state[p] for p in params}
-        self._apply_update(group, params, states, ("sum",), adagrad_update, adagrad_update_foreach, hyper)
+        self._apply_update(group, params, states, ("sum",), adagrad_update, adagrad_update_foreach, hyper, complex_grad_first=True)

@@ -42,14 +42,17 @@ The state keys are PyTorch's (``step``, ``exp_avg`` for :math:`m`, ``exp_avg_sq`
 ``max_exp_avg_sq`` for :math:`v^{\max}`, ``exp_inf`` for :math:`u`), so checkpoints move freely between
 ``torch.optim`` and this module. As in ``torch.optim``, a learning rate given as a tensor stays a 0-d
 tensor in the scalar arithmetic and always takes the readable path (``foreach=True`` refuses it);
-``betas`` given as tensors are used through their values.
+``betas`` given as tensors (both, and not with ``foreach=True``, as torch.optim requires) are used
+through their values in the parameters' precision, whereas torch.optim keeps them as (float32) tensors
+in its arithmetic: there the results agree to about 1e-8 relative, not to the last bit (torch's CPU
+test inputs have no tensor betas; its CUDA ones pair them with ``capturable``, which we do not offer).
 """
 
 from __future__ import annotations
 
 import torch
 
-from ._checks import check_betas, check_flag, check_non_negative, check_unsupported
+from ._checks import check_betas, check_flag, check_lr, check_non_negative, check_unsupported
 from ._base import CourseOptimizer, as_scalar, new_step_counter
 
 __all__ = ["Adam", "AdamW", "Adamax", "adam_update", "adam_update_foreach", "adamax_update", "adamax_update_foreach"]
@@ -185,14 +188,14 @@ class _AdamFamily(CourseOptimizer):
 
     @staticmethod
     def _check_common(group):
-        check_non_negative("lr", group["lr"])
-        check_betas(group["betas"])
+        if isinstance(group["lr"], torch.Tensor) and group["foreach"]:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True; use foreach=None or False")
+        check_lr(group["lr"])
+        check_betas(group["betas"], group["foreach"])
         check_non_negative("eps", group["eps"])
         check_non_negative("weight_decay", group["weight_decay"])
         check_flag("maximize", group["maximize"])
         check_flag("foreach", group["foreach"], allow_none=True)
-        if group["foreach"] and isinstance(group["lr"], torch.Tensor):
-            raise ValueError("lr as a Tensor is not supported with foreach=True (as in torch.optim); use foreach=None or False")
 
     def _init_state(self, p, group):
         state = self.state[p]
@@ -224,7 +227,7 @@ class Adam(_AdamFamily):
     ``torch.optim.Adam``, including ``amsgrad`` and ``decoupled_weight_decay``.
 
     ``foreach=None`` uses :func:`adam_update_foreach` when all parameters are on CUDA, the readable
-    :func:`adam_update` otherwise. ``capturable``, ``differentiable`` and ``fused`` must stay off.
+    :func:`adam_update` otherwise. ``capturable``, ``differentiable`` and ``fused`` are not offered (``True`` raises ``UnsupportedOption``).
     """
 
     _group_defaults = {"amsgrad": False, "maximize": False, "foreach": None, "decoupled_weight_decay": False}
@@ -287,7 +290,8 @@ class Adam(_AdamFamily):
 
 class AdamW(Adam):
     """AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, ``theta <- theta - lr * lambda * theta``
-    before each Adam step. Same constructor and defaults as ``torch.optim.AdamW`` (``weight_decay=1e-2``)."""
+    before each Adam step. Same constructor and defaults as ``torch.optim.AdamW`` (``weight_decay=1e-2``); ``capturable``,
+    ``differentiable`` and ``fused`` are not offered."""
 
     def __init__(
         self,
@@ -327,7 +331,8 @@ class AdamW(Adam):
 
 class Adamax(_AdamFamily):
     """AdaMax (Kingma & Ba, section 7.1), written from scratch; same constructor, defaults and results as
-    ``torch.optim.Adamax`` (note its larger default ``lr=2e-3``)."""
+    ``torch.optim.Adamax`` (note its larger default ``lr=2e-3``). ``capturable`` and ``differentiable`` are
+    not offered (``True`` raises ``UnsupportedOption``)."""
 
     _state_tensors = ("exp_avg", "exp_inf")
 

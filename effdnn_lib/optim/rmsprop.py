@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_flag, check_interval, check_non_negative, check_unsupported
+from ._checks import check_flag, check_lr, check_non_negative, check_unsupported
 from ._base import CourseOptimizer, as_scalar, new_step_counter
 
 __all__ = ["RMSprop", "rmsprop_update", "rmsprop_update_foreach"]
@@ -92,7 +92,7 @@ class RMSprop(CourseOptimizer):
     """RMSprop, written from scratch; same constructor, defaults and results as ``torch.optim.RMSprop``.
 
     ``foreach=None`` uses :func:`rmsprop_update_foreach` when all parameters are on CUDA, the readable
-    :func:`rmsprop_update` otherwise. ``capturable`` and ``differentiable`` must stay off.
+    :func:`rmsprop_update` otherwise. ``capturable`` and ``differentiable`` are not offered (``True`` raises ``UnsupportedOption``).
     """
 
     _group_defaults = {"momentum": 0, "centered": False, "foreach": None, "maximize": False}
@@ -128,11 +128,11 @@ class RMSprop(CourseOptimizer):
 
     @staticmethod
     def _check_hyperparameters(group):
-        check_non_negative("lr", group["lr"])
-        check_interval("alpha", group["alpha"], 0.0, 1.0, closed_high=True)
+        check_lr(group["lr"])
+        check_non_negative("alpha", group["alpha"])  # torch.optim allows alpha > 1
         check_non_negative("eps", group["eps"])
         check_non_negative("weight_decay", group["weight_decay"])
-        check_interval("momentum", group["momentum"], 0.0, 1.0)
+        check_non_negative("momentum", group["momentum"])
         check_flag("centered", group["centered"])
         check_flag("maximize", group["maximize"])
         check_flag("foreach", group["foreach"], allow_none=True)
@@ -160,4 +160,4 @@ class RMSprop(CourseOptimizer):
             maximize=group["maximize"],
         )
         keys = ("square_avg", "grad_avg", "momentum_buffer")  # the last two only when centred / momentum > 0
-        self._apply_update(group, params, states, keys, rmsprop_update, rmsprop_update_foreach, hyper)
+        self._apply_update(group, params, states, keys, rmsprop_update, rmsprop_update_foreach, hyper, complex_grad_first=True)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 
 from ._base import CourseOptimizer, as_scalar, group_by_device_and_dtype, use_foreach
-from ._checks import check_flag, check_interval, check_non_negative, check_unsupported
+from ._checks import check_flag, check_interval, check_lr, check_non_negative, check_unsupported
 
 __all__ = ["SGD", "sgd_update", "sgd_update_foreach"]
 
@@ -79,7 +79,7 @@ class SGD(CourseOptimizer):
 
     Same constructor as ``torch.optim.SGD``. ``foreach=None`` uses :func:`sgd_update_foreach` when all
     parameters are on CUDA, :func:`sgd_update` otherwise; ``True``/``False`` force one. ``fused`` and
-    ``differentiable`` exist only for compatibility and must stay off.
+    ``differentiable`` exist only for compatibility: ``True`` raises ``UnsupportedOption``.
     """
 
     _group_defaults = {"nesterov": False, "maximize": False, "foreach": None}
@@ -115,13 +115,14 @@ class SGD(CourseOptimizer):
 
     @staticmethod
     def _check_hyperparameters(group):
-        check_non_negative("lr", group["lr"])
-        momentum = check_interval("momentum", group["momentum"], 0.0, 1.0)
+        check_lr(group["lr"])
+        momentum = check_non_negative("momentum", group["momentum"])
         dampening = check_interval("dampening", group["dampening"], 0.0, 1.0, closed_high=True)
         check_non_negative("weight_decay", group["weight_decay"])
         if check_flag("nesterov", group["nesterov"]) and (momentum <= 0 or dampening != 0):
             raise ValueError(
-                f"nesterov=True needs momentum in (0, 1) and dampening=0; got momentum={group['momentum']}, "
+                "Nesterov momentum requires a momentum and zero dampening: nesterov=True needs momentum > 0 and "
+                f"dampening=0; got momentum={group['momentum']}, "
                 f"dampening={group['dampening']}"
             )
         check_flag("maximize", group["maximize"])

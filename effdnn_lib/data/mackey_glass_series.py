@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import check_int, check_number
+from ..checks import check_fits_in_memory, check_int, check_number, checked_by
 
 #: Mackey & Glass's constants in the chaotic regime the RAN literature uses.
 MG_TAU, MG_A, MG_B, MG_X0 = 17.0, 0.2, 0.1, 1.2
@@ -144,6 +144,17 @@ def mackey_glass(
             raise FloatingPointError(f"the integration diverged at t = {(n + 1) * h:.3f}; try a smaller step h")
     values = x[lag::stride]
     return np.arange(len(values)) * stride * h, values.copy()
+
+
+def _check_mackey_glass_size(args) -> None:
+    """Refuse, before the arrays are allocated, a run too long for memory: three float64 arrays of
+    ``t_max / h`` numbers (``mackey_glass`` checks the arguments themselves)."""
+    t_max, h = args["t_max"], args["h"]
+    if isinstance(t_max, (int, float)) and isinstance(h, (int, float)) and t_max > 0 and h > 0 and math.isfinite(t_max / h):
+        check_fits_in_memory(f"mackey_glass(t_max={t_max:g}, h={h:g})", 3 * 8 * (t_max / h + 1))
+
+
+mackey_glass = checked_by(_check_mackey_glass_size)(mackey_glass)
 
 
 @dataclass(frozen=True)
