@@ -12,11 +12,12 @@ NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 export EFFDNN_PROGRESS := 0
 RUN_ENV    := EFFDNN_DEVICE=cpu EFFDNN_PROGRESS=0
 
-.PHONY: help env book test test-unit test-sync test-notebooks test-book test-site lab notebooks notebook bench lock clean
+.PHONY: help env book test test-unit test-sync test-notebooks test-portability test-book test-site lab notebooks notebook bench lock clean
 
 help:
 	@echo "make book      build the course website (executes every notebook) into book/_build/html"
-	@echo "make test      unit tests, pair sync, nbval on every notebook, book build, browser check"
+	@echo "make test      unit tests, pair sync, nbval on every notebook (this CPU and three other"
+	@echo "               kernel configurations), book build, browser check"
 	@echo "make lab       open the course in JupyterLab"
 	@echo "make notebook NB=notebooks/00_why_training_is_expensive.py"
 	@echo "               regenerate one .ipynb from its .py source and execute it"
@@ -56,7 +57,7 @@ book: $(ENV_STAMP) $(ASSETS)
 	@echo "The course website is ready: open $(CURDIR)/book/_build/html/index.html"
 
 # ---- tests ---------------------------------------------------------------------------------
-test: test-unit test-sync test-notebooks test-book test-site
+test: test-unit test-sync test-notebooks test-portability test-book test-site
 	@echo "All checks passed."
 
 test-unit: $(ENV_STAMP)
@@ -68,6 +69,12 @@ test-sync: $(ENV_STAMP)
 test-notebooks: $(ENV_STAMP)
 	$(RUN_ENV) timeout 3000 $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
 	  --nbval-cell-timeout=300 --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS:.py=.ipynb)
+
+# The same comparison under other CPU kernel configurations of this machine (another vector
+# instruction set for PyTorch and for MKL, another thread count): the outputs must not depend
+# on the CPU that made them. See tools/portability.py.
+test-portability: $(ENV_STAMP)
+	$(RUN_ENV) timeout 3000 $(PY) tools/portability.py --jobs 2 $(NOTEBOOKS:.py=.ipynb)
 
 # The notebooks were just re-executed and compared by nbval, so the test build renders their
 # committed outputs instead of executing them a second time.

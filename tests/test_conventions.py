@@ -114,3 +114,34 @@ def test_no_sanitizer_rewrites_numbers(name, regex, replace):
 def test_sanitizer_test_would_catch_a_digit_rewriter():
     digit_rewriter = r"\d+\.\d+"
     assert any(re.sub(digit_rewriter, "N", t) != t for t in NUMBERS)
+
+
+#: A number printed in scientific notation below 1e-12 is made of float64 rounding: its digits
+#: change with the CPU's kernels. Print a verdict against a tolerance instead ("below 1e-12:
+#: True", "< 1e-12"). See CONTRIBUTING.md, "Outputs that reproduce on every machine".
+ROUNDING_LEVEL = re.compile(r"(?<![<\w.])(?<!below )(?<!< )(\d+(?:\.\d+)?)[eE]-(\d+)")
+
+
+def rounding_level_numbers(text: str) -> list[str]:
+    eps64 = (2.0**-52, 2.0**-53)  # float64's rounding unit is a constant, and may be printed
+    return [
+        m.group(0)
+        for m in ROUNDING_LEVEL.finditer(text)
+        if 0 < float(m.group(0)) < 1e-12 and not any(abs(float(m.group(0)) / e - 1) < 0.05 for e in eps64)
+    ]
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=IDS)
+def test_no_output_prints_rounding_level_digits(src):
+    nb = load(src.with_suffix(".ipynb"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code" or "nbval-ignore-output" in cell["metadata"].get("tags", []):
+            continue
+        text = "".join("".join(out.get("text", "")) for out in cell.get("outputs", []))
+        found = rounding_level_numbers(text)
+        assert not found, f"{src.name}: prints rounding-level digits {found}; print a verdict against a tolerance"
+
+
+def test_rounding_level_check_catches_digits():
+    assert rounding_level_numbers("difference 3.3e-16; gap 4.8e-47") == ["3.3e-16", "4.8e-47"]
+    assert rounding_level_numbers("below 1e-12: True; f - f* < 1e-12; 5.0e-04; 1.4e-12; eps 2.2e-16") == []
