@@ -26,7 +26,7 @@ import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,8 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     names = args.only or list(CONFIGURATIONS)
     print(f"nbval under {len(names)} CPU configurations ({args.jobs} at a time): " + ", ".join(names), flush=True)
     start = time.perf_counter()
+    results = []
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(lambda n: run_config(n, args.notebooks, args.timeout), names))
+        futures = [pool.submit(run_config, name, args.notebooks, args.timeout) for name in names]
+        for future in as_completed(futures):  # say each one as it ends: a CI log shows progress
+            results.append(future.result())
+            name, _, failed, summary, seconds = results[-1]
+            print(f"  {name}: {summary} ({seconds:.0f} s)", flush=True)
+    results.sort(key=lambda r: names.index(r[0]))
     print(f"\n{'configuration':<18} {'environment':<52} {'cells differing':>15} {'seconds':>8}")
     bad = False
     for name, code, failed, summary, seconds in results:
