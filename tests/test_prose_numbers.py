@@ -38,9 +38,8 @@ FROM_ELSEWHERE: dict[str, dict[str, str]] = {
     },
     "00_why_training_is_expensive": {
         "2.11": "the PyTorch version of the H200 run (README, 'The GPU toggle')",
-        "5.05": "printed by this cell on the NVIDIA H200 when chapter 0 ran as a script with EFFDNN_DEVICE=cuda (an earlier session's closing note); CI has no GPU",
-        "1.16": "printed by this cell on the NVIDIA H200 when chapter 0 ran as a script with EFFDNN_DEVICE=cuda (an earlier session's closing note); CI has no GPU",
-        "1.15": "printed by this cell on the NVIDIA H200 when chapter 0 ran as a script with EFFDNN_DEVICE=cuda (an earlier session's closing note); CI has no GPU",
+        **dict.fromkeys(["5.05", "1.16", "1.15"], "printed by this cell on the NVIDIA H200 when chapter 0 ran as a "
+                        "script with EFFDNN_DEVICE=cuda (an earlier session's closing note); CI has no GPU"),
     },
     "01_gradient_descent": {
         "2.3026": "log 10, the loss of a uniform prediction over ten classes (closed form)",
@@ -62,21 +61,10 @@ FROM_ELSEWHERE: dict[str, dict[str, str]] = {
         "110": "10 epochs of ceil(1,348 / 128) = 11 mini-batches (closed form)",
         "0.15": "the self-check's tolerance (effdnn_lib.exercises.ch04)",
     },
-    "10_deep_cascade_learning": {
-        "15.9": GPU_BENCHMARK,
-        "124.7": GPU_BENCHMARK,
-        "7.8": GPU_BENCHMARK,
-        "15.5": GPU_BENCHMARK,
-        "6.4": GPU_BENCHMARK,
-        "99.1": GPU_BENCHMARK,
-        "5.6": GPU_BENCHMARK,
-        "3.7": GPU_BENCHMARK,
-        "20.9": GPU_BENCHMARK,
-        "0.9885": GPU_BENCHMARK,
-        "0.9874": GPU_BENCHMARK,
-        "0.9800": GPU_BENCHMARK,
-        "0.9826": GPU_BENCHMARK,
-    },
+    "10_deep_cascade_learning": dict.fromkeys(
+        ["15.9", "124.7", "7.8", "15.5", "6.4", "99.1", "5.6", "3.7", "20.9", "0.9885", "0.9874", "0.9800", "0.9826"],
+        GPU_BENCHMARK,
+    ),
     "07_pretraining_and_autodiff": {"25": "the largest expression size in tests/test_autodiff.py"},
     "08_resource_allocating_network": {
         "170": "tau / h = 17 / 0.1 (closed form)",
@@ -109,6 +97,18 @@ _STRIP = [
 ]
 
 
+def _number(m: re.Match) -> tuple[float, float]:
+    """(value, half a unit of its last digit) of a match of ``_NUMBER`` or ``_PRINTED``; a percent is a fraction."""
+    whole, frac, exp, percent = m.group(1), m.group(2) or "", m.group(3), m.group(4)
+    value = float(whole.replace(",", "") + frac)
+    half = 0.5 * 10.0 ** -(len(frac) - 1 if frac else 0)
+    if exp is not None:
+        value, half = value * 10.0 ** int(exp), half * 10.0 ** int(exp)
+    if percent:
+        value, half = value / 100, half / 100
+    return value, half
+
+
 def prose_numbers(markdown: str) -> list[tuple[str, float, float]]:
     """Numbers quoted in ``markdown``: (as written, value, half a unit of its last digit)."""
     text = markdown
@@ -130,18 +130,9 @@ def prose_numbers(markdown: str) -> list[tuple[str, float, float]]:
     text = _SCI_LATEX.sub(sci, text)
     text = _POW10_LATEX.sub(pow10, text)
     for m in _NUMBER.finditer(text):
-        whole, frac, exp, percent = m.group(1), m.group(2) or "", m.group(3), m.group(4)
-        value = float(whole.replace(",", "") + frac)
-        decimals = len(frac) - 1 if frac else 0
-        half = 0.5 * 10.0**-decimals
-        if exp is not None:
-            value *= 10.0 ** int(exp)
-            half *= 10.0 ** int(exp)
-        if percent:
-            value, half = value / 100, half / 100
-        elif not frac and exp is None:
-            if value <= 12 or 1900 <= value <= 2030:  # small counts and ordinals; years
-                continue
+        value, half = _number(m)
+        if not (m.group(2) or m.group(3) or m.group(4)) and (value <= 12 or 1900 <= value <= 2030):
+            continue  # small counts and ordinals; years
         found.append((m.group(0), value, half))
     return found
 
@@ -149,13 +140,10 @@ def prose_numbers(markdown: str) -> list[tuple[str, float, float]]:
 def printed_numbers(text: str) -> list[float]:
     values = []
     for m in _PRINTED.finditer(text):
-        whole, frac, exp, percent = m.group(1), m.group(2) or "", m.group(3), m.group(4)
-        value = float(whole.replace(",", "") + frac)
-        if exp is not None:
-            value *= 10.0 ** int(exp)
+        value, _ = _number(m)
         values.append(value)
-        if percent:
-            values.append(value / 100)
+        if m.group(4):  # a printed 96% also stands for 96
+            values.append(value * 100)
     for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?)\s*[*x×]\s*10\s*\*\*\s*\(?([-−]?\d+)", text):
         values.append(float(m.group(1)) * 10.0 ** int(m.group(2)))
     for m in re.finditer(r"(?<![\w.])10\s*\*\*\s*\(?([-−]?\d+)", text):
