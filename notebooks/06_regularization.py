@@ -542,8 +542,9 @@ widgets.interact(
 your_answer = None  # replace with your number, for v = 0.013
 check.soft_threshold(your_answer, v=0.013, threshold=0.2 * 0.05)
 
-# %% tags=["hide-cell"] jupyter={"source_hidden": true}
-# Solution: the threshold is eta * lambda = 0.01; |0.013| > 0.01, so the weight moves 0.01 towards 0.
+# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# Solution (expand the cell to read it).
+# The threshold is eta * lambda = 0.01; |0.013| > 0.01, so the weight moves 0.01 towards 0.
 solution = math.copysign(max(abs(0.013) - 0.01, 0.0), 0.013)
 check.soft_threshold(solution, v=0.013, threshold=0.2 * 0.05)
 check.soft_threshold(-0.29, v=-0.3, threshold=0.2 * 0.05)
@@ -557,8 +558,9 @@ check.soft_threshold(-0.29, v=-0.3, threshold=0.2 * 0.05)
 your_answer = None
 check.weight_decay_for_penalty(your_answer, lam=0.004)
 
-# %% tags=["hide-cell"] jupyter={"source_hidden": true}
-# Solution: the penalty's gradient is 2 * lambda * theta, and SGD adds weight_decay * theta.
+# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# Solution (expand the cell to read it).
+# The penalty's gradient is 2 * lambda * theta, and SGD adds weight_decay * theta.
 solution = 2 * 0.004
 check.weight_decay_for_penalty(solution, lam=0.004)
 
@@ -571,8 +573,9 @@ check.weight_decay_for_penalty(solution, lam=0.004)
 your_answer = None
 check.adamw_shrink_factor(your_answer, lr=1e-3, weight_decay=0.01, steps=400)
 
-# %% tags=["hide-cell"] jupyter={"source_hidden": true}
-# Solution: each step multiplies the weight by (1 - lr * wd). Under Adam with coupled L2, the only
+# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# Solution (expand the cell to read it).
+# Each step multiplies the weight by (1 - lr * wd). Under Adam with coupled L2, the only
 # gradient is wd * theta; Adam divides it by its own root-mean-square, so every step moves the
 # weight by about lr (0.001) towards 0, whatever wd is. A weight that starts at 1.0 is at about 0.64
 # after 400 steps (AdamW: 0.996); a typical first-layer weight (|w| below 0.1) reaches about 0
@@ -588,8 +591,9 @@ check.adamw_shrink_factor(solution, lr=1e-3, weight_decay=0.01, steps=400)
 your_answer = None
 check.dropout_scale(your_answer, p=0.2)
 
-# %% tags=["hide-cell"] jupyter={"source_hidden": true}
-# Solution: survivors are scaled by 1 / (1 - p) so that the expected output equals the input.
+# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# Solution (expand the cell to read it).
+# Survivors are scaled by 1 / (1 - p) so that the expected output equals the input.
 solution = 1 / (1 - 0.2)
 check.dropout_scale(solution, p=0.2)
 

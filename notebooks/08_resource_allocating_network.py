@@ -399,8 +399,9 @@ print("Platt (1991), as we recall it: normalized error about 0.05, weights of th
 your_answer = None  # replace with your number
 check.resolution(your_answer, n=60)
 
-# %% tags=["hide-cell"] jupyter={"source_hidden": true}
-# Solution: 0.7 * exp(-60 / 43) = 0.1733, above delta_min = 0.07, so the exponential applies.
+# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# Solution (expand the cell to read it).
+# 0.7 * exp(-60 / 43) = 0.1733, above delta_min = 0.07, so the exponential applies.
 solution = max(0.7 * np.exp(-60 / 43), 0.07)
 check.resolution(solution, n=60)
 
@@ -415,8 +416,9 @@ state = dict(centres=[[0.0, 0.0], [1.0, 0.0]], weights=[0.3, -0.2], widths=[0.4,
 your_answer = None  # (weight, width)
 check.new_unit(your_answer, **state)
 
-# %% tags=["hide-cell"] jupyter={"source_hidden": true}
-# Solution: the distances to the centres are 0.5 and 0.806 (both > 0.07); the prediction is
+# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# Solution (expand the cell to read it).
+# The distances to the centres are 0.5 and 0.806 (both > 0.07); the prediction is
 # 0.05 + 0.3 exp(-0.25/0.16) - 0.2 exp(-0.65/0.25) = 0.0980, so the error 0.9020 > 0.02: novel.
 # The new weight is that error; the width is 0.87 * 0.5 (the nearest centre).
 x_new = np.array(state["x"])
@@ -435,8 +437,9 @@ check.new_unit(solution, **state)
 your_answer = None
 check.persistence_error(your_answer, task)
 
-# %% tags=["hide-cell"] jupyter={"source_hidden": true}
-# Solution: the first input column is x(t). 85 time units is almost two oscillations ahead, so
+# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# Solution (expand the cell to read it).
+# The first input column is x(t). 85 time units is almost two oscillations ahead, so
 # x(t) and x(t + 85) are nearly unrelated: persistence is worse than the mean (error above 1).
 solution = normalized_error(task.y_test, task.X_test[:, 0])
 print(f"persistence: {solution:.4f}")

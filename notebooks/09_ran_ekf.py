@@ -389,8 +389,9 @@ print(f"test error: RLS {normalized_error(task.y_test, features_test @ w_rls):.4
 your_answer = None  # replace with your number
 check.scalar_gain(your_answer, P=0.5, a=2.0, r=1.0)
 
-# %% tags=["hide-cell"] jupyter={"source_hidden": true}
-# Solution: k = P a / (R + a P a) = 1 / (1 + 2) = 1/3. The EKF moves the parameter by e / 3,
+# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# Solution (expand the cell to read it).
+# k = P a / (R + a P a) = 1 / (1 + 2) = 1/3. The EKF moves the parameter by e / 3,
 # the LMS step by 0.04 e: about eight times less.
 solution = 0.5 * 2.0 / (1.0 + 2.0 * 0.5 * 2.0)
 check.scalar_gain(solution, P=0.5, a=2.0, r=1.0)
@@ -403,8 +404,9 @@ check.scalar_gain(solution, P=0.5, a=2.0, r=1.0)
 your_answer = None
 check.covariance_entries(your_answer, models["RAN-EKF"])
 
-# %% tags=["hide-cell"] jupyter={"source_hidden": true}
-# Solution: the state is the bias plus (weight + 4 centre coordinates) per unit: p = 1 + 5 K.
+# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# Solution (expand the cell to read it).
+# The state is the bias plus (weight + 4 centre coordinates) per unit: p = 1 + 5 K.
 K = models["RAN-EKF"].n_units
 solution = (1 + 5 * K) ** 2
 print(f"K = {K}: P is {1 + 5 * K} x {1 + 5 * K} = {solution:,} numbers")
@@ -419,8 +421,9 @@ check.covariance_entries(solution, models["RAN-EKF"])
 your_answer = None
 check.ridge_penalty(your_answer, p0=10.0, r=0.5)
 
-# %% tags=["hide-cell"] jupyter={"source_hidden": true}
-# Solution: after all samples, P^-1 = I / p0 + X^T X / R and w = P X^T y / R, so
+# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# Solution (expand the cell to read it).
+# After all samples, P^-1 = I / p0 + X^T X / R and w = P X^T y / R, so
 # w = (X^T X + (R / p0) I)^-1 X^T y: lambda = R / p0 = 0.05.
 solution = 0.5 / 10.0
 check.ridge_penalty(solution, p0=10.0, r=0.5)

@@ -16,13 +16,13 @@ GARBAGE = [None, "0.5", "x", math.nan, math.inf, True, [1.0], {"a": 1}, torch.on
 
 @pytest.mark.parametrize("answer", GARBAGE, ids=repr)
 def test_garbage_is_not_yet_never_an_exception(answer, capsys):
-    assert check_close("E", answer, 0.5) is False
-    assert check_count("E", answer, 1) is False
-    assert check_counts("E", answer, (1, 2), "a pair") is False
-    assert check_counts("E", (answer, 2), (1, 2), "a pair") is False
-    assert ch05.early_stopping_epochs(answer, [3.0, 2.0, 2.5, 2.6], patience=2) is False
-    assert ch05.early_stopping_epochs((answer, 4), [3.0, 2.0, 2.5, 2.6], patience=2) is False
-    assert ch07.graph_size((answer, answer), 2) is False
+    assert check_close("E", answer, 0.5) == False  # noqa: E712
+    assert check_count("E", answer, 1) == False  # noqa: E712
+    assert check_counts("E", answer, (1, 2), "a pair") == False  # noqa: E712
+    assert check_counts("E", (answer, 2), (1, 2), "a pair") == False  # noqa: E712
+    assert ch05.early_stopping_epochs(answer, [3.0, 2.0, 2.5, 2.6], patience=2) == False  # noqa: E712
+    assert ch05.early_stopping_epochs((answer, 4), [3.0, 2.0, 2.5, 2.6], patience=2) == False  # noqa: E712
+    assert ch07.graph_size((answer, answer), 2) == False  # noqa: E712
     assert "not yet" in capsys.readouterr().out
 
 
@@ -73,4 +73,15 @@ def test_correct_float32_answers_pass(capsys):
 def test_new_unit_pair_never_crashes(capsys):
     args = dict(centres=[[0.0]], weights=[0.5], widths=[1.0], bias=0.0, x=[3.0], y=2.0)
     for answer in (["a", "b"], [None, 1.0], (math.nan, 1.0), "ab", 3.0):
-        assert ch08.new_unit(answer, **args) is False
+        assert ch08.new_unit(answer, **args) == False  # noqa: E712
+
+
+def test_a_verdict_is_a_bool_that_a_notebook_does_not_echo(capsys):
+    """A self-check ending a cell prints its line and nothing else: no ``True``/``False`` under it."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    right, wrong = check_close("E", 0.5, 0.5), check_close("E", 0.4, 0.5)
+    assert right and not wrong and right == True and wrong == False  # noqa: E712
+    assert capsys.readouterr().out == "E: correct.\nE: not yet.\n"
+    formatter = InteractiveShell.instance().display_formatter
+    assert formatter.format(right) == ({}, {}) and formatter.format(wrong) == ({}, {})

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ..memory import largest_batch_that_fits, mlp_memory
-from . import check_close, check_count, report
+from . import Verdict, check_close, check_count, report
 
 
-def adam_state_bytes(answer, widths) -> bool:
+def adam_state_bytes(answer, widths) -> Verdict:
     """Exercise 1: bytes of Adam's state (``m``, ``v`` and the step counters) in float32."""
     expected = mlp_memory(widths, 1, "adam").optimizer_state
     hint = "Adam keeps two numbers per parameter, plus one float32 step counter per parameter tensor."
@@ -15,7 +15,7 @@ def adam_state_bytes(answer, widths) -> bool:
     return check_count("Exercise 1", answer, expected, hint=hint)
 
 
-def linear_step_flops(answer, batch_size: int, n_in: int, n_out: int) -> bool:
+def linear_step_flops(answer, batch_size: int, n_in: int, n_out: int) -> Verdict:
     """Exercise 2: FLOPs of the forward and the two backward products of a linear layer."""
     expected = 3 * 2 * batch_size * n_in * n_out
     hint = "One B x n_in by n_in x n_out product costs 2 * B * n_in * n_out FLOPs."
@@ -24,7 +24,7 @@ def linear_step_flops(answer, batch_size: int, n_in: int, n_out: int) -> bool:
     return check_close("Exercise 2", answer, expected, rel_tol=1e-9, hint=hint)
 
 
-def largest_batch(answer, widths, budget_bytes: int, optimizer: str) -> bool:
+def largest_batch(answer, widths, budget_bytes: int, optimizer: str) -> Verdict:
     """Exercise 3: the largest mini-batch whose training step fits in ``budget_bytes``."""
     expected = largest_batch_that_fits(widths, budget_bytes, optimizer)
     hint = "Subtract parameters, gradients and optimizer state from the budget, then divide by one example's activations."

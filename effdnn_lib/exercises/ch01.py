@@ -6,10 +6,10 @@ import math
 
 from ..data import load_digits
 from ..surfaces import IllConditionedQuadratic
-from . import check_close, check_count, report
+from . import Verdict, check_close, check_count, report
 
 
-def updates_per_epoch(answer, batch_size: int) -> bool:
+def updates_per_epoch(answer, batch_size: int) -> Verdict:
     """Exercise 1: parameter updates in one epoch over the digits' training split (last batch may be short)."""
     n_train = len(load_digits()["train"])
     expected = math.ceil(n_train / batch_size)
@@ -19,7 +19,7 @@ def updates_per_epoch(answer, batch_size: int) -> bool:
     return check_count("Exercise 1", answer, expected, hint=hint)
 
 
-def largest_stable_lr(answer, condition_number: float) -> bool:
+def largest_stable_lr(answer, condition_number: float) -> Verdict:
     """Exercise 2: the learning rate above which gradient descent diverges on the quadratic."""
     q = IllConditionedQuadratic(condition_number)
     expected = 2 / q.L
@@ -29,7 +29,7 @@ def largest_stable_lr(answer, condition_number: float) -> bool:
     return check_close("Exercise 2", answer, expected, rel_tol=1e-6, hint=hint)
 
 
-def contraction_factor(answer, lr: float, condition_number: float) -> bool:
+def contraction_factor(answer, lr: float, condition_number: float) -> Verdict:
     """Exercise 3: the factor by which gradient descent shrinks the slowest error component per step."""
     q = IllConditionedQuadratic(condition_number)
     expected = max(abs(1 - lr * h) for h in q.curvatures.tolist())

@@ -9,7 +9,7 @@ import torch
 
 from ..optim import SGD
 from ..surfaces import IllConditionedQuadratic, optimize
-from . import check_close, check_count, report
+from . import Verdict, check_close, check_count, report
 
 
 def _heavy_ball_rate(lr: float, momentum: float, curvatures) -> float:
@@ -20,7 +20,7 @@ def _heavy_ball_rate(lr: float, momentum: float, curvatures) -> float:
     )
 
 
-def buffer_steady_state(answer, gradient: float, momentum: float) -> bool:
+def buffer_steady_state(answer, gradient: float, momentum: float) -> Verdict:
     """Exercise 1: the value SGD's momentum buffer settles at when the gradient is constant."""
     p = torch.zeros(1, dtype=torch.float64)
     opt = SGD([p], lr=0.0, momentum=momentum)
@@ -34,7 +34,7 @@ def buffer_steady_state(answer, gradient: float, momentum: float) -> bool:
     return check_close("Exercise 1", answer, expected, rel_tol=1e-6, hint=hint)
 
 
-def optimal_heavy_ball_rate(answer, condition_number: float) -> bool:
+def optimal_heavy_ball_rate(answer, condition_number: float) -> Verdict:
     """Exercise 2: the convergence rate of heavy-ball momentum with the best step size and momentum."""
     q = IllConditionedQuadratic(condition_number)
     lr = 4 / (math.sqrt(q.L) + math.sqrt(q.mu)) ** 2
@@ -46,7 +46,7 @@ def optimal_heavy_ball_rate(answer, condition_number: float) -> bool:
     return check_close("Exercise 2", answer, expected, rel_tol=1e-5, hint=hint)
 
 
-def gd_steps_to_shrink(answer, condition_number: float, factor: float) -> bool:
+def gd_steps_to_shrink(answer, condition_number: float, factor: float) -> Verdict:
     """Exercise 3: steps of gradient descent (best constant step) until the error shrinks by ``factor``."""
     q = IllConditionedQuadratic(condition_number)
     enough = math.ceil(math.log(factor) / math.log((q.kappa - 1) / (q.kappa + 1))) + 10  # a few spare steps

@@ -6,7 +6,7 @@ import torch
 
 from ..optim import Adadelta, Adagrad, RMSprop
 from ..checks import check_number
-from . import check_close, check_count, report
+from . import Verdict, check_close, check_count, report
 
 
 def _steps(optimizer_class, gradient: float, n_steps: int, **hyperparameters) -> tuple[list[float], dict]:
@@ -22,7 +22,7 @@ def _steps(optimizer_class, gradient: float, n_steps: int, **hyperparameters) ->
     return steps, optimizer.state[theta]
 
 
-def adagrad_step_after(answer, t: int, gradient: float, lr: float) -> bool:
+def adagrad_step_after(answer, t: int, gradient: float, lr: float) -> Verdict:
     """Exercise 1: the size of AdaGrad's t-th step when every gradient is the same (eps = 0)."""
     steps, _ = _steps(Adagrad, gradient, t, lr=lr, eps=0.0)
     hint = "After t equal gradients the accumulator is G = t * g^2, so the step is lr * g / sqrt(t * g^2)."
@@ -31,7 +31,7 @@ def adagrad_step_after(answer, t: int, gradient: float, lr: float) -> bool:
     return check_close("Exercise 1", answer, steps[-1], rel_tol=1e-9, hint=hint)
 
 
-def rmsprop_warm_up_steps(answer, alpha: float, fraction: float) -> bool:
+def rmsprop_warm_up_steps(answer, alpha: float, fraction: float) -> Verdict:
     """Exercise 2: the first step at which RMSprop's square_avg reaches ``fraction`` of g^2 (constant g)."""
     check_number("alpha", alpha, low=0, high=1, low_open=True, high_open=True)
     check_number("fraction", fraction, low=0, high=1, low_open=True, high_open=True)  # 1 - alpha^t < 1 always
@@ -52,7 +52,7 @@ def rmsprop_warm_up_steps(answer, alpha: float, fraction: float) -> bool:
     return check_count("Exercise 2", answer, t, hint=hint)
 
 
-def adadelta_first_step(answer, gradient: float, rho: float, eps: float) -> bool:
+def adadelta_first_step(answer, gradient: float, rho: float, eps: float) -> Verdict:
     """Exercise 3: the size of AdaDelta's very first step (lr = 1)."""
     steps, _ = _steps(Adadelta, gradient, 1, lr=1.0, rho=rho, eps=eps)
     hint = "Both running averages start at 0: the step is sqrt(0 + eps) / sqrt((1 - rho) g^2 + eps) * g."

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..optim import Adam, Adamax, AdamW
-from . import check_close, report
+from . import Verdict, check_close, report
 
 
 def _as_float64(x) -> torch.Tensor:
@@ -27,7 +27,7 @@ def _run(optimizer_class, theta0, gradients, **hyperparameters) -> torch.Tensor:
     return theta
 
 
-def first_adam_step(answer, theta0, grad, lr: float, eps: float = 1e-8) -> bool:
+def first_adam_step(answer, theta0, grad, lr: float, eps: float = 1e-8) -> Verdict:
     """Exercise 1: the parameters after Adam's first step (default betas) from ``theta0`` with gradient ``grad``."""
     expected = _run(Adam, theta0, [grad], lr=lr, eps=eps)
     hint = "At t = 1 the bias corrections give m_hat = g and v_hat = g^2, so the step is lr * g / (|g| + eps)."
@@ -40,7 +40,7 @@ def first_adam_step(answer, theta0, grad, lr: float, eps: float = 1e-8) -> bool:
     return report("Exercise 1", bool(torch.allclose(got, expected, rtol=1e-6, atol=1e-9)), hint)
 
 
-def adamax_step_function(my_adamax_step, steps: int = 50, seed: int = 0) -> bool:
+def adamax_step_function(my_adamax_step, steps: int = 50, seed: int = 0) -> Verdict:
     """Exercise 2: a learner's ``my_adamax_step(theta, g, m, u, t, alpha, beta1, beta2, eps) -> (theta, m, u)``
     (NumPy arrays) must follow ``effdnn_lib.optim.Adamax`` for ``steps`` steps on random gradients."""
     hint = "m as in Adam; u = max(beta2 * u, |g| + eps); theta -= alpha / (1 - beta1^t) * m / u; t starts at 1."
@@ -60,7 +60,7 @@ def adamax_step_function(my_adamax_step, steps: int = 50, seed: int = 0) -> bool
     return report("Exercise 2", ok, hint)
 
 
-def raw_second_moment(answer, grad: float, beta2: float, t: int) -> bool:
+def raw_second_moment(answer, grad: float, beta2: float, t: int) -> Verdict:
     """Exercise 3: the uncorrected second moment v_t after ``t`` steps with a constant gradient ``grad``."""
     theta = torch.zeros(1, dtype=torch.float64)
     opt = Adam([theta], lr=1e-3, betas=(0.9, beta2))
@@ -74,7 +74,7 @@ def raw_second_moment(answer, grad: float, beta2: float, t: int) -> bool:
     return check_close("Exercise 3", answer, expected, rel_tol=1e-9, hint=hint)
 
 
-def adamw_pure_decay(answer, theta0: float, lr: float, weight_decay: float, steps: int) -> bool:
+def adamw_pure_decay(answer, theta0: float, lr: float, weight_decay: float, steps: int) -> Verdict:
     """Exercise 4: a weight with zero loss gradient after ``steps`` steps of AdamW."""
     expected = _run(AdamW, [theta0], [[0.0]] * steps, lr=lr, weight_decay=weight_decay).item()
     hint = "With g = 0, m and v stay 0: only the decoupled decay theta <- (1 - lr * weight_decay) * theta acts."
@@ -83,7 +83,7 @@ def adamw_pure_decay(answer, theta0: float, lr: float, weight_decay: float, step
     return check_close("Exercise 4", answer, expected, rel_tol=1e-9, hint=hint)
 
 
-def adam_l2_pure_decay(answer, theta0: float, lr: float, weight_decay: float, steps: int, tolerance: float = 0.15) -> bool:
+def adam_l2_pure_decay(answer, theta0: float, lr: float, weight_decay: float, steps: int, tolerance: float = 0.15) -> Verdict:
     """Exercise 5: the same weight after ``steps`` steps of Adam with an L2 term (``weight_decay``), to
     within ``tolerance`` (an estimate is enough)."""
     expected = _run(Adam, [theta0], [[0.0]] * steps, lr=lr, weight_decay=weight_decay).item()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import torch
 
 from ..checks import check_number
-from . import check_close, report
+from . import Verdict, check_close, report
 
 
-def soft_threshold(answer, v: float, threshold: float) -> bool:
+def soft_threshold(answer, v: float, threshold: float) -> Verdict:
     """Exercise 1: the proximal step of the L1 penalty, sign(v) * max(|v| - threshold, 0)."""
     expected = torch.nn.functional.softshrink(torch.tensor([v], dtype=torch.float64), threshold).item()
     hint = "Move v towards 0 by the threshold (eta * lambda), and stop at 0 if you would cross it."
@@ -21,7 +21,7 @@ def soft_threshold(answer, v: float, threshold: float) -> bool:
     return check_close("Exercise 1", answer, expected, rel_tol=1e-9, abs_tol=1e-12, hint=hint)
 
 
-def weight_decay_for_penalty(answer, lam: float) -> bool:
+def weight_decay_for_penalty(answer, lam: float) -> Verdict:
     """Exercise 2: the ``weight_decay`` of ``torch.optim.SGD`` equivalent to the penalty lam * sum theta^2."""
     theta = torch.tensor([0.7, -1.3], dtype=torch.float64, requires_grad=True)
     (lam * (theta**2).sum()).backward()
@@ -32,7 +32,7 @@ def weight_decay_for_penalty(answer, lam: float) -> bool:
     return check_close("Exercise 2", answer, expected, rel_tol=1e-9, hint=hint)
 
 
-def adamw_shrink_factor(answer, lr: float, weight_decay: float, steps: int) -> bool:
+def adamw_shrink_factor(answer, lr: float, weight_decay: float, steps: int) -> Verdict:
     """Exercise 3: the factor by which AdamW shrinks a weight whose gradient is always zero."""
     theta = torch.nn.Parameter(torch.ones(1, dtype=torch.float64))
     opt = torch.optim.AdamW([theta], lr=lr, weight_decay=weight_decay)
@@ -46,7 +46,7 @@ def adamw_shrink_factor(answer, lr: float, weight_decay: float, steps: int) -> b
     return check_close("Exercise 3", answer, expected, rel_tol=1e-9, hint=hint)
 
 
-def dropout_scale(answer, p: float) -> bool:
+def dropout_scale(answer, p: float) -> Verdict:
     """Exercise 4: the factor by which ``nn.Dropout(p)`` multiplies the units it keeps during training."""
     check_number("p", p, low=0, high=1, high_open=True)  # p = 1 keeps no unit: there is no scale to check
     layer = torch.nn.Dropout(p).train()

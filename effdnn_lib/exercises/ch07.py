@@ -9,10 +9,10 @@ from __future__ import annotations
 import torch
 
 from ..autodiff import Value, topological_order
-from . import check_close, check_count, check_counts, report
+from . import Verdict, check_close, check_count, check_counts, report
 
 
-def gradient_by_hand(answer, a: float, b: float) -> bool:
+def gradient_by_hand(answer, a: float, b: float) -> Verdict:
     """Exercise 1: df/da for f = a * b + a^2 at the given point."""
     va, vb = Value(a), Value(b)
     f = va * vb + va**2
@@ -23,7 +23,7 @@ def gradient_by_hand(answer, a: float, b: float) -> bool:
     return check_close("Exercise 1", answer, va.grad, rel_tol=1e-9, abs_tol=1e-12, hint=hint)
 
 
-def sigmoid_derivative(answer, x: float) -> bool:
+def sigmoid_derivative(answer, x: float) -> Verdict:
     """Exercise 2: the derivative of the logistic sigmoid at ``x``."""
     v = Value(x)
     v.sigmoid().backward()
@@ -33,7 +33,7 @@ def sigmoid_derivative(answer, x: float) -> bool:
     return check_close("Exercise 2", answer, v.grad, rel_tol=1e-9, hint=hint)
 
 
-def graph_size(answer, n_inputs: int) -> bool:
+def graph_size(answer, n_inputs: int) -> Verdict:
     """Exercise 3: ``(nodes, edges)`` of the graph of tanh(w . x + b) for ``n_inputs`` inputs."""
     xs = [Value(1.0) for _ in range(n_inputs)]
     ws = [Value(0.5) for _ in range(n_inputs)]
@@ -46,7 +46,7 @@ def graph_size(answer, n_inputs: int) -> bool:
     return check_counts("Exercise 3", answer, expected, "a pair (nodes, edges)", hint)
 
 
-def autoencoder_parameters(answer, n_in: int, n_hidden: int) -> bool:
+def autoencoder_parameters(answer, n_in: int, n_hidden: int) -> Verdict:
     """Exercise 4: parameters of one autoencoder of the greedy stack (encoder and decoder)."""
     model = torch.nn.Sequential(torch.nn.Linear(n_in, n_hidden), torch.nn.Tanh(), torch.nn.Linear(n_hidden, n_in))
     expected = sum(p.numel() for p in model.parameters())

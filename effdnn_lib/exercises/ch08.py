@@ -6,10 +6,10 @@ import numpy as np
 
 from ..data.mackey_glass_series import normalized_error
 from ..ran import RAN
-from . import _as_number, check_close, report
+from . import Verdict, _as_number, check_close, report
 
 
-def resolution(answer, n: int) -> bool:
+def resolution(answer, n: int) -> Verdict:
     """Exercise 1: the resolution delta(n) of a RAN with Platt's defaults after ``n`` samples."""
     expected = RAN().delta(n)
     hint = "delta(n) = max(delta_max * exp(-n / tau), delta_min) with delta_max=0.7, delta_min=0.07, tau=43."
@@ -18,7 +18,7 @@ def resolution(answer, n: int) -> bool:
     return check_close("Exercise 1", answer, expected, rel_tol=1e-3, hint=hint)
 
 
-def new_unit(answer, centres, weights, widths, bias, x, y) -> bool:
+def new_unit(answer, centres, weights, widths, bias, x, y) -> Verdict:
     """Exercise 2: ``(weight, width)`` of the unit a RAN allocates for the sample ``(x, y)``.
 
     The network is in the given state, with Platt's defaults and many samples seen (so that
@@ -45,7 +45,7 @@ def new_unit(answer, centres, weights, widths, bias, x, y) -> bool:
     return report("Exercise 2", bool(ok), hint)
 
 
-def persistence_error(answer, task) -> bool:
+def persistence_error(answer, task) -> Verdict:
     """Exercise 3: normalized error of the 'persistence' forecast x_hat(t + 85) = x(t) on the test window."""
     expected = normalized_error(task.y_test, task.X_test[:, 0])
     hint = "The first input column is x(t); compare it with the targets x(t + 85) using normalized_error."

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..ran import kalman_gain, recursive_least_squares
-from . import check_close, check_count, report
+from . import Verdict, check_close, check_count, report
 
 
-def scalar_gain(answer, P: float, a: float, r: float) -> bool:
+def scalar_gain(answer, P: float, a: float, r: float) -> Verdict:
     """Exercise 1: the Kalman gain for one parameter with variance ``P``, gradient ``a``, noise ``r``."""
     expected = float(kalman_gain(P, a, r)[0])
     hint = "k = P a / (r + a P a)."
@@ -17,7 +17,7 @@ def scalar_gain(answer, P: float, a: float, r: float) -> bool:
     return check_close("Exercise 1", answer, expected, rel_tol=1e-4, hint=hint)
 
 
-def covariance_entries(answer, net) -> bool:
+def covariance_entries(answer, net) -> Verdict:
     """Exercise 2: how many numbers the covariance matrix P of the fitted RAN-EKF ``net`` holds."""
     expected = net.P_.size
     hint = "P is square; its side is the length of the parameter vector: the bias, plus a weight and a centre per unit."
@@ -26,7 +26,7 @@ def covariance_entries(answer, net) -> bool:
     return check_count("Exercise 2", answer, expected, hint=hint)
 
 
-def ridge_penalty(answer, p0: float, r: float) -> bool:
+def ridge_penalty(answer, p0: float, r: float) -> Verdict:
     """Exercise 3: the ridge penalty lambda for which batch ridge regression equals RLS(p0, r).
 
     The check runs recursive least squares on a small random problem and compares its weights

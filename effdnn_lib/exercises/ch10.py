@@ -6,10 +6,10 @@ from torch import nn
 
 from ..cascade import PlateauRule, conv_blocks, conv_head, epoch_schedule, trainable_parameter_count
 from ..checks import check_int
-from . import check_close, check_count, report
+from . import Verdict, check_close, check_count, report
 
 
-def total_epochs(answer, n_layers: int, epochs: int, k: int) -> bool:
+def total_epochs(answer, n_layers: int, epochs: int, k: int) -> Verdict:
     """Exercise 1: the epochs of a whole cascade, ``sum_l (epochs + k * l)`` for ``l = 1..L``."""
     expected = sum(epoch_schedule(n_layers, epochs, k))
     hint = "Stage l trains for epochs + k * l epochs, with l counted from 1; add them up."
@@ -18,7 +18,7 @@ def total_epochs(answer, n_layers: int, epochs: int, k: int) -> bool:
     return check_count("Exercise 1", answer, expected, hint=hint)
 
 
-def plateau_lr(answer, val_errors, lr: float, patience: int, threshold: float) -> bool:
+def plateau_lr(answer, val_errors, lr: float, patience: int, threshold: float) -> Verdict:
     """Exercise 2: the learning rate after the plateau rule has seen ``val_errors``."""
     rule = PlateauRule(lr, patience=patience, threshold=threshold)
     for e in val_errors:
@@ -32,7 +32,7 @@ def plateau_lr(answer, val_errors, lr: float, patience: int, threshold: float) -
     return check_close("Exercise 2", answer, rule.lr, rel_tol=1e-9, hint=hint)
 
 
-def stage_parameters(answer, channels, layer: int, feature_shape) -> bool:
+def stage_parameters(answer, channels, layer: int, feature_shape) -> Verdict:
     """Exercise 3: trainable parameters of cascade stage ``layer``: its block and its output block."""
     blocks = conv_blocks(channels, pool_after=())
     check_int("layer", layer, 1, len(blocks))  # stages count from 1; layer=0 would pick the last block
@@ -47,7 +47,7 @@ def stage_parameters(answer, channels, layer: int, feature_shape) -> bool:
     return check_count("Exercise 3", answer, expected, hint=hint)
 
 
-def sigmoid_bound(answer, n_layers: int) -> bool:
+def sigmoid_bound(answer, n_layers: int) -> Verdict:
     """Exercise 4: the largest factor ``prod sigma'(a)`` that ``n_layers`` sigmoids can contribute."""
     expected = 0.25**n_layers
     hint = "sigma'(a) = sigma(a) (1 - sigma(a)) is largest at a = 0."
