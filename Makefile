@@ -88,7 +88,10 @@ test-site: $(ENV_STAMP)
 	$(PY) -m pytest -q tests/site
 
 # ---- working on the course ---------------------------------------------------------------
+# Trusts the course's own notebooks (so their saved widget views render) and installs the Lab
+# settings in lab/overrides.json; see tools/lab_setup.py. MyST roles render via jupyterlab-myst.
 lab: $(ENV_STAMP)
+	$(PY) tools/lab_setup.py
 	$(VENV)/bin/jupyter lab notebooks/
 
 notebook: $(ENV_STAMP)

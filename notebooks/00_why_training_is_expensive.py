@@ -415,7 +415,7 @@ print(f"float64 activation memory, micro-batch 64: {format_bytes(mlp_memory([784
 your_answer = None  # replace with your number
 check.adam_state_bytes(your_answer, widths=[784, 512, 256, 10])
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # 2 numbers per parameter (m and v) plus one step counter per tensor (6 tensors).
 P = mlp_parameter_count([784, 512, 256, 10])
@@ -433,7 +433,7 @@ check.adam_state_bytes(solution, widths=[784, 512, 256, 10])
 your_answer = None
 check.linear_step_flops(your_answer, batch_size=256, n_in=1024, n_out=1024)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # Each product is 2 * B * n_in * n_out FLOPs, and there are three of them.
 solution = 3 * 2 * 256 * 1024 * 1024
@@ -447,7 +447,7 @@ check.linear_step_flops(solution, batch_size=256, n_in=1024, n_out=1024)
 your_answer = None
 check.largest_batch(your_answer, widths=[784, 1024, 1024, 10], budget_bytes=64 * 2**20, optimizer="momentum")
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # Subtract the fixed part (3 P floats for parameters, gradients and velocity),
 # then divide by the activation bytes of one example.

@@ -443,7 +443,7 @@ widgets.interact(
 your_answer = None  # replace with your number
 check.updates_per_epoch(your_answer, batch_size=50)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # One update per batch, and the last, shorter batch counts too.
 solution = math.ceil(n / 50)
@@ -457,7 +457,7 @@ check.updates_per_epoch(solution, batch_size=50)
 your_answer = None
 check.largest_stable_lr(your_answer, condition_number=50)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The curvatures are 1 and 50; the error along the second is multiplied by (1 - 50 lr),
 # whose size exceeds 1 once lr > 2 / 50.
@@ -472,7 +472,7 @@ check.largest_stable_lr(solution, condition_number=50)
 your_answer = None
 check.contraction_factor(your_answer, lr=0.05, condition_number=10)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The factors are |1 - 0.05 * 1| = 0.95 and |1 - 0.05 * 10| = 0.5; the slower one wins.
 solution = max(abs(1 - 0.05 * 1), abs(1 - 0.05 * 10))

@@ -425,7 +425,7 @@ widgets.interact(
 your_answer = None  # replace with your number
 check.buffer_steady_state(your_answer, gradient=2.0, momentum=0.8)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The fixed point of b = mu * b + g is b = g / (1 - mu).
 solution = 2.0 / (1 - 0.8)
@@ -439,7 +439,7 @@ check.buffer_steady_state(solution, gradient=2.0, momentum=0.8)
 your_answer = None
 check.optimal_heavy_ball_rate(your_answer, condition_number=400)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # (sqrt(kappa) - 1) / (sqrt(kappa) + 1) = 19 / 21, against 399 / 401 for gradient descent.
 solution = (math.sqrt(400) - 1) / (math.sqrt(400) + 1)
@@ -454,7 +454,7 @@ check.optimal_heavy_ball_rate(solution, condition_number=400)
 your_answer = None
 check.gd_steps_to_shrink(your_answer, condition_number=100, factor=1e-6)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # With lr = 2 / (1 + kappa) both coordinates shrink by exactly rho = 99/101 per step,
 # so the distance is rho**t times the start; the first t with rho**t < 1e-6:

@@ -565,7 +565,7 @@ print(f"first AdaDelta step for g = 1: PyTorch defaults {step_sizes(lambda p: Ad
 your_answer = None  # replace with your number
 check.adagrad_step_after(your_answer, t=100, gradient=0.5, lr=0.1)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # G = 100 * 0.25 = 25, so the step is 0.1 * 0.5 / 5 = 0.01: lr / sqrt(t), whatever g is.
 solution = 0.1 / math.sqrt(100)
@@ -579,7 +579,7 @@ check.adagrad_step_after(solution, t=100, gradient=0.5, lr=0.1)
 your_answer = None
 check.rmsprop_warm_up_steps(your_answer, alpha=0.9, fraction=0.99)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # v_t = (1 - 0.9^t) g^2 >= 0.99 g^2 once 0.9^t <= 0.01, i.e. t >= log(0.01) / log(0.9) = 43.7.
 solution = math.ceil(math.log(0.01) / math.log(0.9))
@@ -593,7 +593,7 @@ check.rmsprop_warm_up_steps(solution, alpha=0.9, fraction=0.99)
 your_answer = None
 check.adadelta_first_step(your_answer, gradient=1.0, rho=0.9, eps=1e-6)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # E[g^2] = 0.1 and E[Delta^2] = 0, so Delta = sqrt(1e-6) / sqrt(0.1 + 1e-6) * 1.
 solution = math.sqrt(1e-6) / math.sqrt(0.1 + 1e-6)

@@ -948,14 +948,14 @@ widgets.interact(
 your_answer = None  # replace with a list of three numbers
 check.first_adam_step(your_answer, theta0=[1.0, -2.0, 0.5], grad=[0.3, -4.0, 1e-9], lr=0.01)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # At t = 1, m_hat = g and v_hat = g^2, so the step is alpha * g / (|g| + eps): almost
 # alpha * sign(g), except where |g| is comparable to eps (the third coordinate moves only about alpha / 11).
 theta0, g1, alpha = np.array([1.0, -2.0, 0.5]), np.array([0.3, -4.0, 1e-9]), 0.01
 solution = theta0 - alpha * g1 / (np.abs(g1) + 1e-8)
-print(solution.round(6))
 check.first_adam_step(solution, theta0=[1.0, -2.0, 0.5], grad=[0.3, -4.0, 1e-9], lr=0.01)
+print(solution.round(6))
 
 # %% [markdown]
 # **Exercise 2.** Write AdaMax's step as a function
@@ -967,7 +967,7 @@ check.first_adam_step(solution, theta0=[1.0, -2.0, 0.5], grad=[0.3, -4.0, 1e-9],
 my_adamax_step = None  # replace with your function
 check.adamax_step_function(my_adamax_step)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The first moment as in Adam, the exponentially weighted infinity norm, and only the first
 # moment's bias correction.
@@ -989,13 +989,13 @@ check.adamax_step_function(solution_adamax_step)
 your_answer = None
 check.raw_second_moment(your_answer, grad=2.0, beta2=0.999, t=10)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # v_t = (1 - beta2) g^2 (1 + beta2 + ... + beta2^(t-1)) = (1 - beta2^t) g^2: about 1% of g^2 = 4.
 # Dividing by 1 - beta2^t gives back exactly 4.
 solution = (1 - 0.999**10) * 2.0**2
-print(f"v_10 = {solution:.6f}, corrected {solution / (1 - 0.999**10):.6f}")
 check.raw_second_moment(solution, grad=2.0, beta2=0.999, t=10)
+print(f"v_10 = {solution:.6f}, corrected {solution / (1 - 0.999**10):.6f}")
 
 # %% [markdown]
 # **Exercise 4.** A weight starts at $2$ and its loss gradient is zero. What is it after 100 steps
@@ -1005,12 +1005,12 @@ check.raw_second_moment(solution, grad=2.0, beta2=0.999, t=10)
 your_answer = None
 check.adamw_pure_decay(your_answer, theta0=2.0, lr=0.01, weight_decay=0.1, steps=100)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # m and v stay zero, so only the decoupled decay acts: theta_100 = 2 (1 - alpha lambda)^100.
 solution = 2.0 * (1 - 0.01 * 0.1) ** 100
-print(f"{solution:.6f}")
 check.adamw_pure_decay(solution, theta0=2.0, lr=0.01, weight_decay=0.1, steps=100)
+print(f"{solution:.6f}")
 
 # %% [markdown]
 # **Exercise 5.** The same weight, now with Adam and an L2 term (`Adam(weight_decay=0.1)`):
@@ -1020,7 +1020,7 @@ check.adamw_pure_decay(solution, theta0=2.0, lr=0.01, weight_decay=0.1, steps=10
 your_answer = None
 check.adam_l2_pure_decay(your_answer, theta0=2.0, lr=0.01, weight_decay=0.1, steps=100)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The gradient is g = lambda * theta, and Adam divides it by its own size, so each step moves
 # the weight by about alpha towards zero, whatever lambda is: 2 - 100 * 0.01 = 1.0. (The exact value is

@@ -679,7 +679,7 @@ widgets.interact(
 your_answer = None  # replace with your number
 check.step_decay_lr(your_answer, eta0=0.1, step_size=7, gamma=0.1, t=15)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # 15 // 7 = 2 full steps have passed, so eta = 0.1 * 0.1**2.
 solution = 0.1 * 0.1 ** (15 // 7)
@@ -693,7 +693,7 @@ check.step_decay_lr(solution, eta0=0.1, step_size=7, gamma=0.1, t=15)
 your_answer = None
 check.warmup_cosine_lr(your_answer, eta0=0.2, warmup=5, t_max=100, t=55)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # After the warm-up the cosine has run for 55 - 5 = 50 of its 100 steps: half way.
 solution = 0.5 * 0.2 * (1 + math.cos(math.pi * (55 - 5) / 100))
@@ -709,7 +709,7 @@ curve = [0.90, 0.62, 0.50, 0.47, 0.48, 0.46, 0.465, 0.47, 0.461, 0.49, 0.52]
 your_answer = None  # e.g. (4, 7)
 check.early_stopping_epochs(your_answer, curve, patience=3)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The best loss is 0.46 in epoch 6; epochs 7, 8 and 9 do not beat it (0.461 > 0.46),
 # so training stops after epoch 9 and epoch 6's weights are put back.
@@ -725,12 +725,12 @@ check.early_stopping_epochs(solution, curve, patience=3)
 your_answer = None
 check.steps_to_shrink(your_answer, kappa=149.2, factor=1e-3)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # (1 - 1/kappa)^t <= 1e-3  <=>  t >= ln(1e-3) / ln(1 - 1/kappa), about 6.9 kappa.
 solution = math.ceil(math.log(1e-3) / math.log(1 - 1 / 149.2))
-print(f"standardized: {solution} steps; raw pixels: about {math.log(1e-3) / math.log(1 - 1 / 24_353_216.5):,.0f} steps")
 check.steps_to_shrink(solution, kappa=149.2, factor=1e-3)
+print(f"standardized: {solution} steps; raw pixels: about {math.log(1e-3) / math.log(1 - 1 / 24_353_216.5):,.0f} steps")
 
 # %% [markdown]
 # **Exercise 5 (open).** Add a third hyperparameter to section 8, the hidden width between 16

@@ -542,7 +542,7 @@ widgets.interact(
 your_answer = None  # replace with your number, for v = 0.013
 check.soft_threshold(your_answer, v=0.013, threshold=0.2 * 0.05)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The threshold is eta * lambda = 0.01; |0.013| > 0.01, so the weight moves 0.01 towards 0.
 solution = math.copysign(max(abs(0.013) - 0.01, 0.0), 0.013)
@@ -558,7 +558,7 @@ check.soft_threshold(-0.29, v=-0.3, threshold=0.2 * 0.05)
 your_answer = None
 check.weight_decay_for_penalty(your_answer, lam=0.004)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The penalty's gradient is 2 * lambda * theta, and SGD adds weight_decay * theta.
 solution = 2 * 0.004
@@ -573,7 +573,7 @@ check.weight_decay_for_penalty(solution, lam=0.004)
 your_answer = None
 check.adamw_shrink_factor(your_answer, lr=1e-3, weight_decay=0.01, steps=400)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # Each step multiplies the weight by (1 - lr * wd). Under Adam with coupled L2, the only
 # gradient is wd * theta; Adam divides it by its own root-mean-square, so every step moves the
@@ -591,7 +591,7 @@ check.adamw_shrink_factor(solution, lr=1e-3, weight_decay=0.01, steps=400)
 your_answer = None
 check.dropout_scale(your_answer, p=0.2)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # Survivors are scaled by 1 / (1 - p) so that the expected output equals the input.
 solution = 1 / (1 - 0.2)

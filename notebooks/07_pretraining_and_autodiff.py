@@ -424,7 +424,7 @@ widgets.interact(explore_neuron, **sliders);
 your_answer = None  # replace with your number
 check.gradient_by_hand(your_answer, a=3.0, b=-2.0)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # Two edges leave a, one into the product a * b (local derivative b) and one into the
 # power a**2 (local derivative 2a); the backward pass adds the two contributions: b + 2a.
@@ -439,7 +439,7 @@ check.gradient_by_hand(solution, a=3.0, b=-2.0)
 your_answer = None
 check.sigmoid_derivative(your_answer, x=0.5)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # ds/dx = e^{-x} / (1 + e^{-x})^2 = s (1 - s).
 s_half = 1 / (1 + math.exp(-0.5))
@@ -455,7 +455,7 @@ check.sigmoid_derivative(solution, x=0.5)
 your_answer = None  # e.g. (10, 9)
 check.graph_size(your_answer, n_inputs=5)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # 2n + 1 leaves, n products, n sums and the tanh: 4n + 2 nodes. Each product and sum has
 # two incoming edges and tanh one: 4n + 1 edges.
@@ -472,7 +472,7 @@ check.graph_size(solution, n_inputs=n)
 your_answer = None
 check.autoencoder_parameters(your_answer, n_in=64, n_hidden=64)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # Encoder 64 * 64 + 64, decoder 64 * 64 + 64; the decoder's 4,160 are discarded.
 solution = 2 * (64 * 64 + 64)

@@ -399,7 +399,7 @@ print("Platt (1991), as we recall it: normalized error about 0.05, weights of th
 your_answer = None  # replace with your number
 check.resolution(your_answer, n=60)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # 0.7 * exp(-60 / 43) = 0.1733, above delta_min = 0.07, so the exponential applies.
 solution = max(0.7 * np.exp(-60 / 43), 0.07)
@@ -416,7 +416,7 @@ state = dict(centres=[[0.0, 0.0], [1.0, 0.0]], weights=[0.3, -0.2], widths=[0.4,
 your_answer = None  # (weight, width)
 check.new_unit(your_answer, **state)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The distances to the centres are 0.5 and 0.806 (both > 0.07); the prediction is
 # 0.05 + 0.3 exp(-0.25/0.16) - 0.2 exp(-0.65/0.25) = 0.0980, so the error 0.9020 > 0.02: novel.
@@ -425,8 +425,8 @@ x_new = np.array(state["x"])
 d = np.linalg.norm(np.array(state["centres"]) - x_new, axis=1)
 y_hat = state["bias"] + np.sum(np.array(state["weights"]) * np.exp(-(d**2) / np.array(state["widths"]) ** 2))
 solution = (state["y"] - y_hat, 0.87 * d.min())
-print(f"distances {np.round(d, 4)}, prediction {y_hat:.4f}, new unit: weight {solution[0]:.4f}, width {solution[1]:.4f}")
 check.new_unit(solution, **state)
+print(f"distances {np.round(d, 4)}, prediction {y_hat:.4f}, new unit: weight {solution[0]:.4f}, width {solution[1]:.4f}")
 
 # %% [markdown]
 # **Exercise 3.** The simplest forecast of all is *persistence*: predict that the series will be
@@ -437,13 +437,13 @@ check.new_unit(solution, **state)
 your_answer = None
 check.persistence_error(your_answer, task)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The first input column is x(t). 85 time units is almost two oscillations ahead, so
 # x(t) and x(t + 85) are nearly unrelated: persistence is worse than the mean (error above 1).
 solution = normalized_error(task.y_test, task.X_test[:, 0])
-print(f"persistence: {solution:.4f}")
 check.persistence_error(solution, task)
+print(f"persistence: {solution:.4f}")
 
 # %% [markdown]
 # **Exercise 4 (open).** Write an RK4 integrator that holds the delayed value $x(t_n - \tau)$

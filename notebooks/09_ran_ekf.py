@@ -389,7 +389,7 @@ print(f"test error: RLS {normalized_error(task.y_test, features_test @ w_rls):.4
 your_answer = None  # replace with your number
 check.scalar_gain(your_answer, P=0.5, a=2.0, r=1.0)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # k = P a / (R + a P a) = 1 / (1 + 2) = 1/3. The EKF moves the parameter by e / 3,
 # the LMS step by 0.04 e: about eight times less.
@@ -404,13 +404,13 @@ check.scalar_gain(solution, P=0.5, a=2.0, r=1.0)
 your_answer = None
 check.covariance_entries(your_answer, models["RAN-EKF"])
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The state is the bias plus (weight + 4 centre coordinates) per unit: p = 1 + 5 K.
 K = models["RAN-EKF"].n_units
 solution = (1 + 5 * K) ** 2
-print(f"K = {K}: P is {1 + 5 * K} x {1 + 5 * K} = {solution:,} numbers")
 check.covariance_entries(solution, models["RAN-EKF"])
+print(f"K = {K}: P is {1 + 5 * K} x {1 + 5 * K} = {solution:,} numbers")
 
 # %% [markdown]
 # **Exercise 3.** Recursive least squares with prior $P_0 = p_0 I$ and noise variance $R$ ends at
@@ -421,7 +421,7 @@ check.covariance_entries(solution, models["RAN-EKF"])
 your_answer = None
 check.ridge_penalty(your_answer, p0=10.0, r=0.5)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # After all samples, P^-1 = I / p0 + X^T X / R and w = P X^T y / R, so
 # w = (X^T X + (R / p0) I)^-1 X^T y: lambda = R / p0 = 0.05.

@@ -539,7 +539,7 @@ widgets.interact(
 your_answer = None  # replace with your number
 check.total_epochs(your_answer, n_layers=6, epochs=2, k=3)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # Sum over l = 1..6 of (2 + 3 l) = 6 * 2 + 3 * (1 + 2 + ... + 6) = 12 + 63.
 solution = 6 * 2 + 3 * sum(range(1, 7))
@@ -555,7 +555,7 @@ errors = [0.50, 0.45, 0.445, 0.44, 0.43, 0.425, 0.424]
 your_answer = None
 check.plateau_lr(your_answer, errors, lr=0.1, patience=1, threshold=0.01)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # 0.50 and 0.45 improve (best 0.45). 0.445 and 0.44 do not beat 0.45 - 0.01: two bad
 # epochs > patience, so the rate drops to 0.01. 0.43 is below 0.44 (best 0.43). 0.425 and 0.424
@@ -572,7 +572,7 @@ check.plateau_lr(solution, errors, lr=0.1, patience=1, threshold=0.01)
 your_answer = None
 check.stage_parameters(your_answer, channels=(8, 8, 16, 16), layer=3, feature_shape=(16, 6, 6))
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # The convolution has 16 * (9 * 8 + 1) weights and biases, the output block 10 * (16 * 4 + 1).
 solution = 16 * (9 * 8 + 1) + 10 * (16 * 4 + 1)
@@ -587,7 +587,7 @@ check.stage_parameters(solution, channels=(8, 8, 16, 16), layer=3, feature_shape
 your_answer = None
 check.sigmoid_bound(your_answer, n_layers=10)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # sigma' = sigma (1 - sigma) is at most 1/4 (at a = 0), so ten layers give at most 4^-10.
 solution = 0.25**10

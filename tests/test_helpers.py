@@ -129,15 +129,22 @@ def test_check_sync_detects_an_edited_source(tmp_path):
     src = tmp_path / "01_demo.py"
     src.write_text(
         "# ---\n# jupyter:\n#   jupytext:\n#     formats: ipynb,py:percent\n#   kernelspec:\n"
-        "#     display_name: Python 3\n#     language: python\n#     name: python3\n# ---\n\n# %%\nprint(1)\n"
+        "#     display_name: Python 3\n#     language: python\n#     name: python3\n# ---\n\n# %%\nprint(1)\n\n"
+        '# %% jupyter={"source_hidden": true} tags=["hide-cell"]\nprint(3)\n'
     )
     import jupytext
 
     nb = jupytext.read(src)
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
     nbformat.write(nb, src.with_suffix(".ipynb"))
+    src.write_text(jupytext.writes(nb, fmt="py:percent"))  # jupytext's own header
     assert tool.check(src) is None
-    src.write_text(src.read_text().replace("print(1)", "print(2)"))
+    canonical = src.read_text()
+    # the same cells with a cell's metadata keys in another order: in sync, but JupyterLab's
+    # jupytext would refuse to open the notebook (it compares the two texts)
+    src.write_text(canonical.replace('jupyter={"source_hidden": true} tags=["hide-cell"]', 'tags=["hide-cell"] jupyter={"source_hidden": true}'))
+    assert "jupytext's own form" in tool.check(src)
+    src.write_text(canonical.replace("print(1)", "print(2)"))
     assert "out of sync" in tool.check(src)
     src.with_suffix(".ipynb").unlink()
     assert "missing" in tool.check(src)

@@ -3,8 +3,11 @@
     python tools/check_sync.py notebooks/*.py
 
 For each source it re-pairs a *copy* of the committed .ipynb with the .py (what
-`jupytext --to ipynb --update` does) and compares the cells' sources and metadata. Nothing in
-the working tree is changed.
+`jupytext --to ipynb --update` does) and compares the cells' sources and metadata. It also checks
+that the .py is exactly what jupytext writes for that notebook: JupyterLab's jupytext extension
+compares the two files when a notebook is opened, and refuses to open one whose .ipynb is newer
+than a .py that differs from it even in the order of a cell's metadata keys (after a clone, which
+file is newer is arbitrary). Nothing in the working tree is changed.
 """
 
 from __future__ import annotations
@@ -36,6 +39,16 @@ def check(py_path: Path) -> str | None:
         return (
             f"{ipynb_path} is out of sync with {py_path} ({changed} cell(s) differ): edit the .py, then "
             f"run `make notebook NB={py_path}` to regenerate and execute the .ipynb. Never edit the .ipynb by hand."
+        )
+    canonical = jupytext.writes(committed, fmt="py:percent")
+    if canonical != py_path.read_text():
+        written = py_path.read_text().splitlines()
+        line = next((i + 1 for i, (a, b) in enumerate(zip(written, canonical.splitlines())) if a != b), None)
+        where = f" (first difference at line {line})" if line else ""
+        return (
+            f"{py_path} is not in jupytext's own form{where}: JupyterLab would refuse to open {ipynb_path}. "
+            f"Write cell metadata as jupytext does (keys in alphabetical order), or run "
+            f"`jupytext --to py:percent {ipynb_path}` after `make notebook NB={py_path}`."
         )
     if not any(c.get("outputs") for c in committed.cells if c.cell_type == "code"):
         return f"{ipynb_path} has no outputs: run `make notebook NB={py_path}`"
