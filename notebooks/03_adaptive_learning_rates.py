@@ -252,7 +252,7 @@ for name, H, start in (("axes", H_axes, theta_0), ("rotated", H_rotated, R45 @ t
 # AdaGrad solves the axis-aligned quadratic in 5 steps, but on the rotated one it is still at
 # $f = 0.141$ after 50; full-matrix AdaGrad needs 12 steps on either. Per-coordinate learning rates
 # are a cheap preconditioner that only helps when the problem's scales live on the coordinates.
-# (Chapter 4's Adam inherits both the strength and the limitation.)
+# (Adam, in chapter 4, also divides by per-coordinate averages: it is a diagonal preconditioner too.)
 #
 # ## RMSprop and AdaDelta: averages that forget
 #
