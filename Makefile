@@ -12,13 +12,15 @@ NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 export EFFDNN_PROGRESS := 0
 RUN_ENV    := EFFDNN_DEVICE=cpu EFFDNN_PROGRESS=0
 
-.PHONY: help env book test test-unit test-sync test-notebooks test-portability test-book test-site lab notebooks notebook bench lock clean
+.PHONY: help env book test test-unit test-sync test-notebooks test-portability test-student test-book test-site lab notebooks notebook student syllabus bench lock clean
 
 help:
 	@echo "make book      build the course website (executes every notebook) into book/_build/html"
 	@echo "make test      unit tests, pair sync, nbval on every notebook (this CPU and three other"
 	@echo "               kernel configurations), book build, browser check"
 	@echo "make lab       open the course in JupyterLab"
+	@echo "make student   write the student edition (no solutions) of every chapter into student/"
+	@echo "make syllabus  regenerate book/syllabus.md from the chapters (and book/_data/course_runtime.json)"
 	@echo "make notebook NB=notebooks/00_why_training_is_expensive.py"
 	@echo "               regenerate one .ipynb from its .py source and execute it"
 	@echo "make notebooks regenerate and execute every notebook"
@@ -52,12 +54,13 @@ $(ASSETS): book/_vendor/package.json book/_vendor/package-lock.json
 
 # ---- the main job: the website -----------------------------------------------------------
 book: $(ENV_STAMP) $(ASSETS)
+	$(PY) tools/student_edition.py --out book/_student --suffix _student > /dev/null
 	$(RUN_ENV) $(VENV)/bin/jupyter-book build book --all
 	@echo
 	@echo "The course website is ready: open $(CURDIR)/book/_build/html/index.html"
 
 # ---- tests ---------------------------------------------------------------------------------
-test: test-unit test-sync test-notebooks test-portability test-book test-site
+test: test-unit test-sync test-notebooks test-portability test-student test-book test-site
 	@echo "All checks passed."
 
 test-unit: $(ENV_STAMP)
@@ -65,6 +68,7 @@ test-unit: $(ENV_STAMP)
 
 test-sync: $(ENV_STAMP)
 	$(PY) tools/check_sync.py $(NOTEBOOKS)
+	$(PY) tools/syllabus.py --check
 
 test-notebooks: $(ENV_STAMP)
 	$(RUN_ENV) timeout 3000 $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
@@ -78,7 +82,13 @@ test-portability: $(ENV_STAMP)
 
 # The notebooks were just re-executed and compared by nbval, so the test build renders their
 # committed outputs instead of executing them a second time.
+# The student edition executed top to bottom: every self-check says "not yet" on its stub and
+# "correct" with the solution substituted; no cell fails (tools/student_edition.py).
+test-student: $(ENV_STAMP)
+	$(RUN_ENV) timeout 1800 $(PY) tools/student_edition.py --check --jobs 2 $(NOTEBOOKS)
+
 test-book: $(ENV_STAMP) $(ASSETS)
+	$(PY) tools/student_edition.py --out book/_student --suffix _student > /dev/null
 	$(PY) tools/book_config.py --no-execute > book/_config_test.yml
 	$(RUN_ENV) $(VENV)/bin/jupyter-book build book --all -W -n --keep-going --config book/_config_test.yml
 	rm -f book/_config_test.yml
@@ -101,8 +111,15 @@ notebook: $(ENV_STAMP)
 notebooks: $(ENV_STAMP)
 	$(PY) tools/execute_notebooks.py $(NOTEBOOKS)
 
+student: $(ENV_STAMP)
+	$(PY) tools/student_edition.py --out student $(NOTEBOOKS)
+
+syllabus: $(ENV_STAMP)
+	$(PY) tools/syllabus.py
+
 bench: $(ENV_STAMP)
-	$(PY) benchmarks/course_runtime.py
+	$(PY) benchmarks/course_runtime.py --write
+	$(PY) tools/syllabus.py
 
 # Re-resolve the exact versions after changing the dependency lists in pyproject.toml.
 lock:
@@ -112,4 +129,4 @@ lock:
 	mv requirements-lock.txt.new requirements-lock.txt
 
 clean:
-	rm -rf book/_build book/_config_test.yml
+	rm -rf book/_build book/_config_test.yml book/_student student

@@ -131,3 +131,24 @@ def test_internal_links_resolve(browser, site_url):
             except (urllib.error.URLError, AssertionError) as exc:
                 broken.append(f"{docname}: {href} ({exc})")
     assert not broken, "broken internal links:\n" + "\n".join(broken)
+
+
+def test_syllabus_offers_both_editions_of_every_chapter(browser, site_url):
+    """The syllabus links each chapter's page and both notebooks; the student edition downloaded
+    from the site has no solutions and no outputs."""
+    page, outside, errors = open_page(browser, site_url, "syllabus")
+    links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => [a.textContent.trim(), a.href])")
+    page.close()
+    assert not outside and not errors
+    student = {href.rsplit("/", 1)[-1]: href for text, href in links if text == "student edition"}
+    instructor = {href.rsplit("/", 1)[-1]: href for text, href in links if text == "instructor edition"}
+    stems = [c.split("/", 1)[1] for c in CHAPTERS]
+    assert sorted(student) == sorted(f"{s}_student.ipynb" for s in stems)
+    assert sorted(instructor) == sorted(f"{s}.ipynb" for s in stems)
+    for name, href in student.items():
+        with urllib.request.urlopen(href) as response:
+            nb = json.loads(response.read())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert not any("".join(c["source"]).startswith("# Solution") for c in code), name
+        assert not any(c.get("outputs") for c in code), name
+        assert any("check." in "".join(c["source"]) for c in code), name
