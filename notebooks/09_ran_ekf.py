@@ -98,9 +98,9 @@ task = mackey_glass_prediction()  # chapter 8's task: 3,000 training samples, 50
 # \lvert e_n\rvert\,\bigl\lVert \phi_\text{new} - P_{\mathcal H}\,\phi_\text{new}\bigr\rVert > \eta . \qquad (4)
 # $$
 #
-# **Approximating the projection.** The unit that overlaps $\phi_\text{new}$ most is the one with
-# the nearest centre, at distance $d_n$; project on it alone. For two Gaussians of the same width
-# $w$ whose centres are $d$ apart, in $D$ input dimensions,
+# **Approximating the projection.** With equal widths, the unit that overlaps $\phi_\text{new}$
+# most is the one with the nearest centre, at distance $d_n$; project on it alone. For two
+# Gaussians of the same width $w$ whose centres are $d$ apart, in $D$ input dimensions,
 #
 # $$
 # \langle \phi_a, \phi_b\rangle = \left(\frac{\pi w^2}{2}\right)^{D/2} e^{-d^2 / (2w^2)},
@@ -115,7 +115,9 @@ task = mackey_glass_prediction()  # chapter 8's task: 3,000 training samples, 50
 # $$
 #
 # The left side is the product of the error and an increasing function of the distance: a unit
-# is needed where the network is wrong *and* no unit is close.
+# is needed where the network is wrong *and* no unit is close. (With RAN's width rule,
+# $w = \kappa d_n$, the ratio $d_n / w$ is fixed and $\lVert\phi\rVert$ grows with $w$: the left side
+# still grows with the distance.)
 #
 # **The simplification.** Replace the curved boundary of (4') by one threshold per factor, to
 # be satisfied together: $|e_n| > \epsilon$ and $d_n > \delta$. These are RAN's eq. (2) and eq. (1).

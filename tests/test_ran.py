@@ -316,13 +316,19 @@ def test_fit_in_segments_is_one_pass(cls):
     np.testing.assert_array_equal(pieces.predict(task.X_test), whole.predict(task.X_test))
 
 
-def test_fit_shows_a_progress_bar_when_enabled(monkeypatch):
-    # EFFDNN_PROGRESS=1: the pass runs through the bar (tqdm), with the same result as without it
+def test_fit_shows_a_progress_bar_when_enabled(monkeypatch, capsys):
+    # EFFDNN_PROGRESS=1 and a pass longer than PROGRESS_DELAY_S (here 0 s): a bar counts the
+    # samples; with EFFDNN_PROGRESS=0 there is none. The result is the same either way.
+    import effdnn_lib.ran as ran_module
+
     task = mackey_glass_prediction(n_train=200, n_test=10)
+    monkeypatch.setattr(ran_module, "PROGRESS_DELAY_S", 0.0)
     monkeypatch.setenv("EFFDNN_PROGRESS", "0")
     quiet = RAN().fit(task.X_train, task.y_train)
+    assert "RAN samples" not in capsys.readouterr().err
     monkeypatch.setenv("EFFDNN_PROGRESS", "1")
     shown = RAN().fit(task.X_train, task.y_train)
+    assert "RAN samples" in capsys.readouterr().err
     np.testing.assert_array_equal(quiet.predict(task.X_test), shown.predict(task.X_test))
 
 
