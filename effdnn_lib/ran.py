@@ -32,7 +32,8 @@ The very first sample sets the bias, :math:`\gamma = y_0`, and allocates nothing
 * :class:`RAN` takes one Widrow-Hoff LMS step on :math:`\tfrac12 e_n^2` with learning rate
   :math:`\alpha`: :math:`\Delta\gamma = \alpha e_n`, :math:`\Delta h_k = \alpha e_n \phi_k`,
   :math:`\Delta\mathbf c_k = \alpha e_n h_k \phi_k\, 2(\mathbf x_n - \mathbf c_k)/w_k^2` (the exact
-  gradient; widths stay fixed).
+  gradient; widths stay fixed). Platt (1991) prints the centre step with :math:`2/w_k` in place of
+  :math:`2/w_k^2`: ``RAN(centre_update="printed")`` takes that form.
 * :class:`RANEKF` runs one step of an extended Kalman filter on all adapted parameters
   :math:`\mathbf w = [\gamma, h_1, \mathbf c_1, \dots, h_K, \mathbf c_K]`, with
   :math:`\mathbf a_n = \partial \hat y / \partial \mathbf w` (the linearisation):
@@ -64,6 +65,10 @@ import numpy as np
 from scipy.linalg import blas
 
 from .checks import check_int, check_number
+from .progress import progress
+
+#: Seconds a pass of :meth:`fit` runs before its progress bar appears (shorter passes show none).
+PROGRESS_DELAY_S = 1.0
 
 # ---------------------------------------------------------------------------------------------
 # Input checks shared by both classes
@@ -306,10 +311,13 @@ class _GrowingRBF:
         epochs = check_int("epochs", epochs, 1)
         if reset:
             self.reset()
-        with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):  # divergence is checked
+        # A bar for long passes only: it appears after PROGRESS_DELAY_S seconds (tqdm's delay).
+        bar = progress(total=epochs * len(X), desc=f"{type(self).__name__} samples", delay=PROGRESS_DELAY_S)
+        with bar, one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):  # divergence is checked
             for _ in range(epochs):
                 for x_n, y_n in zip(X, y):
                     self._learn_one(x_n, float(y_n))
+                    bar.update()
         return self
 
     def learning_curve(self, window: int = 200) -> tuple[np.ndarray, np.ndarray]:
@@ -363,27 +371,37 @@ class _GrowingRBF:
         return f"{type(self).__name__}(units={self.n_units}, samples_seen={self.n_seen_})"
 
 
+#: The two forms of RAN's centre step: the gradient of e^2 / 2, and the form printed in Platt (1991).
+CENTRE_UPDATES = ("gradient", "printed")
+
+
 class RAN(_GrowingRBF):
     r"""Platt's resource-allocating network: grow on novel samples, LMS otherwise.
 
-    Parameters. The defaults are Platt's (1991) values for the Mackey-Glass task as far as we can
-    reconstruct them without the paper at hand (chapter 8 says the same); where we are less sure,
-    we say so:
+    Parameters. The defaults are the values this course uses for the Mackey-Glass task. They are
+    the values attributed to Platt (1991) for it, but we have not checked them against the paper
+    itself; chapter 8 shows how the results move with ``delta_min``, ``epsilon`` and ``tau``:
 
     ``delta_max=0.7``, ``delta_min=0.07``
-        the coarsest and finest resolution of eq. (1), in input units: about the range of the
-        Mackey-Glass inputs, and a tenth of it (Platt 1991).
+        the coarsest and finest resolution of eq. (1), in input units: somewhat below the range
+        of the Mackey-Glass inputs, and a tenth of that.
     ``tau=43.0``
-        decay time constant of :math:`\delta(n)`, in samples. We could not check Platt's value, so
-        we take the decay of Kadirkamanathan & Niranjan (1993), who shrink the threshold by a
-        factor :math:`0.977` per sample: :math:`\tau = -1/\ln 0.977 \approx 43` (:math:`\delta`
-        reaches :math:`\delta_{\min}` after about 100 samples).
+        decay time constant of :math:`\delta(n)`, in samples: the per-sample factor
+        :math:`0.977` attributed to Kadirkamanathan & Niranjan (1993),
+        :math:`\tau = -1/\ln 0.977 \approx 43` (:math:`\delta` reaches :math:`\delta_{\min}`
+        after about 100 samples). Chapter 8 tries 17, 500 and 2,000 as well.
     ``epsilon=0.02``
-        the error threshold of eq. (2) (Platt 1991; less sure of this value).
+        the error threshold of eq. (2).
     ``kappa=0.87``
-        the overlap factor of a new unit's width (Platt 1991).
+        the overlap factor of a new unit's width.
     ``alpha=0.02``
-        the LMS learning rate (Platt 1991; less sure of this value).
+        the LMS learning rate.
+    ``centre_update="gradient"``
+        the form of the centre step. ``"gradient"`` is the gradient of :math:`\tfrac12 e_n^2`,
+        :math:`\Delta\mathbf c_k = \alpha e_n h_k \phi_k\, 2(\mathbf x_n - \mathbf c_k)/w_k^2`;
+        ``"printed"`` is the form printed in Platt (1991), with :math:`2/w_k` in place of
+        :math:`2/w_k^2` (the same direction, a step shorter by the factor :math:`w_k`). Chapter 8
+        compares the two.
     ``prune_threshold=None``, ``prune_window=250``
         MRAN pruning (off by default, as in Platt's RAN): see the module docstring.
     ``max_units=None``
@@ -398,11 +416,15 @@ class RAN(_GrowingRBF):
         epsilon: float = 0.02,
         kappa: float = 0.87,
         alpha: float = 0.02,
+        centre_update: str = "gradient",
         prune_threshold: float | None = None,
         prune_window: int = 250,
         max_units: int | None = None,
     ):
         self.alpha = check_number("alpha", alpha, low=0.0, high=10.0, low_open=True)
+        if centre_update not in CENTRE_UPDATES:
+            raise ValueError(f"centre_update must be one of {CENTRE_UPDATES}; got {centre_update!r}")
+        self.centre_update = centre_update
         super().__init__(delta_max, delta_min, tau, epsilon, kappa, prune_threshold, prune_window, max_units)
 
     def _adapt_bias_only(self, error: float) -> None:
@@ -411,19 +433,26 @@ class RAN(_GrowingRBF):
     def _adapt(self, x, error, phi, diff) -> None:
         """One Widrow-Hoff LMS step on e^2 / 2: the gradients use the parameters before the step."""
         alpha_e = self.alpha * error
-        grad_centres = (self.weights_ * phi * 2.0 / self.widths_**2)[:, None] * diff  # d y_hat / d c_k
+        if self.centre_update == "gradient":
+            grad_centres = (self.weights_ * phi * 2.0 / self.widths_**2)[:, None] * diff  # d y_hat / d c_k
+        else:  # "printed": Platt's printed centre step, 2 / w_k where the gradient has 2 / w_k^2
+            grad_centres = (self.weights_ * phi * 2.0 / self.widths_)[:, None] * diff
         self.bias_ += alpha_e
         self.weights_ = self.weights_ + alpha_e * phi
         self.centres_ = self.centres_ + alpha_e * grad_centres
 
 
 class RANEKF(_GrowingRBF):
-    r"""RAN-EKF: Platt's growth rule, an extended Kalman filter instead of LMS.
+    r"""RAN-EKF: RAN's growth rule, an extended Kalman filter instead of LMS.
+
+    Kadirkamanathan & Niranjan (1993) arrive at the growth rule from a function-space view of
+    sequential learning (a simplified criterion on distance and error, chapter 9 derives it) and
+    use the extended Kalman filter as the enhancement that view suggests.
 
     The filter estimates :math:`\mathbf w = [\gamma, h_1, \mathbf c_1, \dots, h_K, \mathbf c_K]`
     (bias, then per unit its weight and centre; widths stay fixed as in RAN). Parameters, with
-    defaults as reported by Kadirkamanathan & Niranjan (1993) as far as we can reconstruct them
-    (see chapter 9):
+    the defaults this course uses (attributed to Kadirkamanathan & Niranjan (1993), not checked
+    against the paper itself; see chapter 9):
 
     ``delta_max=0.7``, ``delta_min=0.07``, ``tau=43.0``, ``kappa=0.87``
         growth, as in :class:`RAN` (K&N keep Platt's values; their per-sample decay

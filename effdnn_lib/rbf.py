@@ -25,6 +25,7 @@ from torch import nn
 
 from .device import get_device
 from .checks import check_int, check_number
+from .progress import progress
 from .ran import _as_matrix, _as_targets, one_blas_thread
 
 
@@ -146,7 +147,7 @@ class MLPRegressor:
         opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr)
         n = len(Xt)
         self.loss_history_ = []
-        for _ in range(self.epochs):
+        for _ in progress(range(self.epochs), desc="MLP epochs", delay=1.0):  # a bar only if it takes over a second
             order = torch.randperm(n, generator=gen).to(device)
             total = torch.zeros((), device=device)
             for start in range(0, n, self.batch_size):

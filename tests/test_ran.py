@@ -150,6 +150,26 @@ def test_lms_step_by_hand_and_against_autograd():
     np.testing.assert_allclose(after, before + alpha * e * grad, rtol=1e-12)
 
 
+def test_printed_centre_step_has_one_power_of_the_width_fewer():
+    # Platt (1991) prints the centre step with 2 / w_k; the gradient of e^2 / 2 has 2 / w_k^2.
+    # centre_update="printed" takes the printed form; bias and weights move as before.
+    alpha = 0.05
+    exact = network(RAN, CENTRES, WIDTHS, WEIGHTS, BIAS, alpha=alpha)
+    printed = network(RAN, CENTRES, WIDTHS, WEIGHTS, BIAS, alpha=alpha, centre_update="printed")
+    y_hat, phi = by_hand_output(X_NEAR, CENTRES, WIDTHS, WEIGHTS, BIAS)
+    e = Y_NEAR - y_hat
+    exact.partial_fit(X_NEAR, Y_NEAR)
+    printed.partial_fit(X_NEAR, Y_NEAR)
+    assert printed.n_units == 2
+    assert printed.bias_ == exact.bias_
+    np.testing.assert_array_equal(printed.weights_, exact.weights_)
+    for k in range(2):
+        step = alpha * e * WEIGHTS[k] * phi[k] * 2 * (X_NEAR - CENTRES[k]) / WIDTHS[k]
+        np.testing.assert_allclose(printed.centres_[k], np.array(CENTRES[k]) + step, rtol=1e-12)
+        # the same direction as the gradient step, shorter by the factor w_k (< 1 here)
+        np.testing.assert_allclose(printed.centres_[k] - CENTRES[k], WIDTHS[k] * (exact.centres_[k] - np.array(CENTRES[k])), rtol=1e-12)
+
+
 def test_ekf_gradient_matches_autograd():
     net = network(RANEKF, CENTRES, WIDTHS, WEIGHTS, BIAS, P=np.eye(7))
     _, grad = autograd_gradient(X_NEAR)
@@ -280,6 +300,38 @@ def test_fit_is_partial_fit_in_order_and_returns_self(cls):
     assert cls().fit(task.X_train, task.y_train, epochs=2).n_seen_ == 400
 
 
+@pytest.mark.parametrize("cls", [RAN, RANEKF])
+def test_fit_in_segments_is_one_pass(cls):
+    # fit(..., reset=False) continues the same pass: chapter 8 records the test error at
+    # checkpoints this way, and the network must be exactly the one a single fit would give.
+    task = mackey_glass_prediction(n_train=600, n_test=10)
+    whole = cls().fit(task.X_train, task.y_train)
+    pieces = cls().fit(task.X_train[:150], task.y_train[:150])
+    for start, stop in ((150, 400), (400, 600)):
+        pieces.fit(task.X_train[start:stop], task.y_train[start:stop], reset=False)
+    assert pieces.n_seen_ == whole.n_seen_ == 600
+    np.testing.assert_array_equal(pieces.centres_, whole.centres_)
+    np.testing.assert_array_equal(pieces.weights_, whole.weights_)
+    assert pieces.history_["n_units"] == whole.history_["n_units"]
+    np.testing.assert_array_equal(pieces.predict(task.X_test), whole.predict(task.X_test))
+
+
+def test_fit_shows_a_progress_bar_when_enabled(monkeypatch, capsys):
+    # EFFDNN_PROGRESS=1 and a pass longer than PROGRESS_DELAY_S (here 0 s): a bar counts the
+    # samples; with EFFDNN_PROGRESS=0 there is none. The result is the same either way.
+    import effdnn_lib.ran as ran_module
+
+    task = mackey_glass_prediction(n_train=200, n_test=10)
+    monkeypatch.setattr(ran_module, "PROGRESS_DELAY_S", 0.0)
+    monkeypatch.setenv("EFFDNN_PROGRESS", "0")
+    quiet = RAN().fit(task.X_train, task.y_train)
+    assert "RAN samples" not in capsys.readouterr().err
+    monkeypatch.setenv("EFFDNN_PROGRESS", "1")
+    shown = RAN().fit(task.X_train, task.y_train)
+    assert "RAN samples" in capsys.readouterr().err
+    np.testing.assert_array_equal(quiet.predict(task.X_test), shown.predict(task.X_test))
+
+
 def test_divergence_ends_with_a_readable_message():
     # epsilon so large that no unit is ever added: LMS on the bias alone with alpha = 10
     # multiplies the error by -9 at every step, until it overflows
@@ -326,6 +378,8 @@ def test_bad_input(cls):
 def test_bad_hyperparameters_of_each_class():
     with pytest.raises(ValueError, match="alpha must be in"):
         RAN(alpha=0.0)
+    with pytest.raises(ValueError, match=r"centre_update must be one of \('gradient', 'printed'\)"):
+        RAN(centre_update="platt")
     with pytest.raises(ValueError, match="r must be a finite number > 0"):
         RANEKF(r=0.0)
     with pytest.raises(ValueError, match="q0 must be a finite number >= 0"):
