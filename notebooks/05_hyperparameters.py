@@ -219,9 +219,10 @@ for lr in (0.001, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0):
 # The $1/t$ schedule is the one Bengio recommends {cite}`bengio2012practical`: keep $\eta_0$ for
 # the first $\tau$ updates, then let it fall as $1/t$, a decay that meets Robbins and Monro's
 # conditions for stochastic approximation, $\sum_t \eta_t = \infty$ and $\sum_t \eta_t^2 < \infty$
-# {cite}`robbins1951stochastic`; its extra hyperparameter $\tau$ says when the decrease starts. (Bengio counts $t$ in updates; the
-# comparison below counts it in epochs, like the other schedules.) The last row is the rule in the
-# review's Algorithm 2 ("if validation error plateaus, $\eta \leftarrow \eta/10$")
+# {cite}`robbins1951stochastic`; its extra hyperparameter $\tau$ says when the decrease starts.
+# (Bengio counts $t$ in updates; the comparison below counts it in epochs, like the other
+# schedules.) The last row is the rule in the review's Algorithm 2 ("if validation error
+# plateaus, $\eta \leftarrow \eta/10$")
 # {cite}`ranjan2018efficient,marquez2018deep`. Each is a few lines in the library, and the tests
 # check them against their closed forms and against `torch.optim.lr_scheduler`:
 
@@ -290,7 +291,7 @@ plt.show()
 # 0.1446) than the constant rate (0.1470), whose last epochs keep jittering, and with the same
 # seed it does so every time except once (warm-up + cosine, 2 of 3). That includes Bengio's $1/t$
 # schedule (0.1408), although after 20 epochs its rate has only fallen to a quarter of $\eta_0$
-# (0.0263); the others end at 1% of it or less. The gain is
+# (0.0263, where the others end at 0.00144 or less). The gain is
 # small against the spread between seeds, though (the constant rate alone ends anywhere from
 # 0.1362 to 0.1574); the best validation loss each run reached along the way is almost the same
 # (means 0.1331 to 0.1356), and so is the test accuracy (means 0.9696 to 0.9725, the constant
@@ -350,8 +351,8 @@ plt.show()
 #
 # Speed per example is only half of it: 10 epochs with $B = 512$ make 20 updates where $B = 8$
 # makes 1,240. Bengio's default is $B = 32$ {cite}`bengio2012practical`, the size most runs of
-# this chapter use. The second measurement trains for the same 10 epochs at each size, once with a fixed
-# rate and once with the rate scaled in proportion to $B$ (the "linear scaling" rule of
+# this chapter use. The second measurement trains for the same 10 epochs at each size, once with a
+# fixed rate and once with the rate scaled in proportion to $B$ (the "linear scaling" rule of
 # {cite}`goyal2017accurate`):
 
 # %%
@@ -470,8 +471,8 @@ plt.show()
 # the comparison with three seeds at four widths, and early stopping wins every time. (A run with
 # early stopping is, step for step, the beginning of the run without it, so `noisy_runs` trains
 # once and replays the stopping rule on the validation curve; the last line above checks that a
-# real `train(..., patience=8)` ends with the same weights, bit for bit. That halves the cost of
-# section 6.)
+# real `train(..., patience=8)` ends with the same weights, bit for bit. Section 6 saves that
+# much training.)
 #
 # ## 5. Momentum
 #
@@ -581,12 +582,14 @@ plt.show()
 # $\eta = 0.01$ reaches its best validation loss early, after 2 to 4 epochs (0.2882 on average), and
 # then drifts up to 0.6637 (0.5796-0.7493). It does not oscillate and it does not diverge: the
 # training loss still goes to nearly zero, and the validation accuracy (0.9554-0.9638 over the
-# seeds) overlaps the others' (0.9582-0.9694). What grows is the size of the weights, $\lVert\theta\rVert$ = 24.5 after 15 epochs
-# against 12.3 and 13.3: the network becomes over-confident, and its few wrong validation answers
+# seeds) overlaps the others' (0.9582-0.9694). What grows is the size of the weights,
+# $\lVert\theta\rVert$ = 24.5 after 15 epochs against 12.3 and 13.3: the network becomes
+# over-confident, and its few wrong validation answers
 # cost ever more loss. At this step size the weights move so far within the buffer's memory of 100
 # steps (3.2 epochs, a fifth of the run) that the gradients it averages belong to places the
 # weights have left, and the buffer keeps pushing after the gradient has shrunk. With $\beta = 0.9$
-# the memory is 10 steps, a third of an epoch, and the equivalence holds roughly at both step sizes.
+# the memory is 10 steps, a third of an epoch, and the equivalence holds roughly at both step
+# sizes.
 # So momentum and learning rate act together through $\eta/(1-\beta)$ only over times longer than
 # the memory $1/(1-\beta)$, and they are best tuned together.
 #
@@ -597,8 +600,8 @@ plt.show()
 # \qquad \beta_\max \in \{0.999, 0.995, 0.99, 0.9, 0\},$$
 #
 # which starts at 0.5 and climbs towards $\beta_\max$; on their deep autoencoders the large
-# values, 0.99 to 0.999, work best (and they lower $\beta$ to 0.9 again for the last updates). How slowly it
-# climbs, in updates $t$:
+# values, 0.99 to 0.999, work best (and they lower $\beta$ to 0.9 again for the last updates).
+# How slowly it climbs, in updates $t$:
 
 # %%
 def sutskever_momentum(t, beta_max):
@@ -952,7 +955,8 @@ check.steps_to_shrink(solution, kappa=149.2, factor=1e-3)
 #   over three seeds) but, on this problem, essentially the same best model.
 # * **Mini-batch size**: Bengio's default is $B = 32$; larger batches process far more examples
 #   per second, but make fewer updates per epoch; scaling the rate with $B$ gave the same accuracy
-#   (0.9532) from $B = 8$ to $B = 512$ (a fixed rate did better at $B = 8$ and far worse at $B = 512$).
+#   (0.9532) from $B = 8$ to $B = 512$ (a fixed rate did better at $B = 8$ and far worse at $B =
+#   512$).
 # * **Iterations**: early stopping chose 9 epochs on noisy labels and beat 40 epochs of training
 #   on the clean test set (0.9287 against 0.8174), and did so with each of three seeds at each
 #   of four widths.

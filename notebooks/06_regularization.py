@@ -248,7 +248,8 @@ plt.show()
 # zero far more (kurtosis 56.57 and 57.47, 91% of the weights within 0.01). At the histograms'
 # resolution the two L1 runs look alike, and they end close together in every respect we
 # measured (sum of absolute values 123.4 and 117.2, test accuracy 0.8129 both) except one:
-# subgradient descent leaves 72% of the weights below $10^{-3}$ and **none** exactly at zero, while the proximal step sets 68% of them to exactly zero, weights
+# subgradient descent leaves 72% of the weights below $10^{-3}$ and **none** exactly at zero,
+# while the proximal step sets 68% of them to exactly zero, weights
 # that a sparse storage format could drop. (These are runs from one seed; the section "All
 # together" below repeats the main recipes with five seeds.)
 #
