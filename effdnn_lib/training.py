@@ -7,7 +7,7 @@ for (Bengio, 2012):
 
 * a **learning-rate schedule** :math:`\eta_t`, a function of the epoch (or step) :math:`t`, each with a
   closed form (:class:`StepDecay`, :class:`ExponentialDecay`, :class:`CosineAnnealing`,
-  :class:`LinearWarmup`), or :class:`ReduceOnPlateau`, which divides :math:`\eta` by a factor
+  :class:`LinearWarmup`, :class:`InverseTimeDecay`), or :class:`ReduceOnPlateau`, which divides :math:`\eta` by a factor
   (such as 10) when the validation loss stops improving;
 * **early stopping** with a patience (:class:`EarlyStopping`), which puts back the weights of the
   best validation epoch;
@@ -40,6 +40,7 @@ __all__ = [
     "ConstantLR",
     "StepDecay",
     "ExponentialDecay",
+    "InverseTimeDecay",
     "CosineAnnealing",
     "LinearWarmup",
     "ReduceOnPlateau",
@@ -147,6 +148,26 @@ class ExponentialDecay:
 
     def __call__(self, t: int) -> float:
         return self.eta0 * self.gamma ** _time(t)
+
+
+@dataclass(frozen=True)
+class InverseTimeDecay:
+    r""":math:`\eta_t = \eta_0\,\tau / \max(t, \tau)`: constant for the first :math:`\tau` (``tau``)
+    units, then decreasing as :math:`1/t` (Bengio, 2012, whose :math:`t` counts updates).
+
+    Not Keras's ``InverseTimeDecay`` (:math:`\eta_0 / (1 + r\,t/s)`): this one stays at
+    :math:`\eta_0` until :math:`t = \tau` and is exactly :math:`\eta_0/k` at :math:`t = k\tau`.
+    """
+
+    eta0: float
+    tau: int
+
+    def __post_init__(self):
+        _positive("eta0", self.eta0)
+        _positive("tau", self.tau, integer=True)
+
+    def __call__(self, t: int) -> float:
+        return self.eta0 * self.tau / max(_time(t), self.tau)
 
 
 @dataclass(frozen=True)
@@ -491,7 +512,7 @@ def train(
 @dataclass
 class RangeTestResult:
     """Learning rates tried, the smoothed loss after each, and the suggested initial rate
-    (a tenth of the rate at the lowest smoothed loss)."""
+    (a tenth of the rate at the lowest smoothed loss, the rule of fastai's ``minimum`` suggestion)."""
 
     lrs: list[float]
     losses: list[float]
@@ -514,7 +535,12 @@ def lr_range_test(
     device: torch.device | str | None = None,
 ) -> RangeTestResult:
     r"""One short run whose learning rate grows geometrically, :math:`\eta_k = \eta_\min
-    (\eta_\max / \eta_\min)^{k / (K - 1)}`, one mini-batch per rate (the range test of Smith, 2017).
+    (\eta_\max / \eta_\min)^{k / (K - 1)}`, one mini-batch per rate.
+
+    This is the form of Smith's (2017) range test that fast.ai's learning-rate finder made common
+    (Gugger, 2018): Smith raised the rate linearly over several epochs and read the accuracy;
+    the geometric one-batch-per-rate sweep, the smoothed loss and the suggestion (a tenth of the
+    rate at the lowest smoothed loss, fastai's ``minimum``) are that later practice.
 
     The loss is smoothed by a bias-corrected exponential moving average (weight ``smoothing``);
     the sweep stops early once the smoothed loss exceeds ``stop_factor`` times its minimum or

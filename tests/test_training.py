@@ -16,6 +16,7 @@ from effdnn_lib.training import (
     CosineAnnealing,
     EarlyStopping,
     ExponentialDecay,
+    InverseTimeDecay,
     LinearWarmup,
     ReduceOnPlateau,
     StepDecay,
@@ -99,6 +100,18 @@ def test_linear_warmup_closed_form_and_torch():
     assert [s(t) for t in range(16)] == pytest.approx(ref, rel=1e-9, abs=1e-12)
 
 
+def test_inverse_time_decay_closed_form():
+    # Bengio (2012): eta_t = eta0 * tau / max(t, tau): constant up to tau, then eta0 / k at t = k tau
+    s = InverseTimeDecay(eta0=0.2, tau=4)
+    assert [s(t) for t in range(5)] == [0.2] * 5
+    assert [s(4 * k) for k in (1, 2, 5, 25)] == pytest.approx([0.2, 0.1, 0.04, 0.008], rel=1e-15)
+    assert all(s(t) * t == pytest.approx(0.2 * 4, rel=1e-15) for t in range(4, 200))  # eta_t t = eta0 tau after tau
+    assert all(s(t + 1) <= s(t) for t in range(200))
+    # torch: LambdaLR with the factor tau / max(t, tau), stepped once per unit
+    ref = torch_lrs(lambda o: lr_scheduler.LambdaLR(o, lambda t: 4 / max(t, 4)), 30, eta0=0.2)
+    assert [s(t) for t in range(30)] == pytest.approx(ref, rel=1e-12)
+
+
 def test_constant():
     assert ConstantLR(0.3)(1000) == 0.3
 
@@ -130,6 +143,8 @@ def test_reduce_on_plateau_closed_form_on_a_flat_loss():
         (lambda: StepDecay(0.1, step_size=0), "step_size must be a positive int"),
         (lambda: StepDecay(0.1, step_size=2, gamma=1.5), r"gamma must be a number in \[0.0, 1.0\]"),
         (lambda: ExponentialDecay(-1.0, 0.9), "eta0 must be a positive number"),
+        (lambda: InverseTimeDecay(0.1, tau=0), "tau must be a positive int"),
+        (lambda: InverseTimeDecay(0.0, tau=5), "eta0 must be a positive number"),
         (lambda: CosineAnnealing(0.1, t_max=10, eta_min=0.2), "eta_min must be a number in"),
         (lambda: ReduceOnPlateau(0.1, factor=1.0), r"factor must be a number in \[0.0, 1.0\)"),
         (lambda: ReduceOnPlateau(0.1, patience=-1), "patience must be an int >= 0"),
