@@ -159,8 +159,9 @@ for layer in range(len(WIDTHS) - 1):
 # **temporary softmax output layer** to classify the codes of the layers below (frozen); the
 # temporary output is then thrown away, the next layer goes on top, and at the end the whole stack
 # is fine-tuned as before. This is the shape of chapter 10's deep cascade learning
-# {cite}`marquez2018deep`, which keeps the stages and their output block and skips the final
-# fine-tuning (chapter 10 adds it as an option). Here it can use only the few labelled images, while
+# {cite}`marquez2018deep`, which trains the same stages, each under a temporary output block, keeps
+# the last stage's output block as the classifier's, and needs no final fine-tuning (chapter 10
+# measures what adding one does). Here it can use only the few labelled images, while
 # the autoencoders used all 989; in Bengio et al.'s experiments the unsupervised version did better.
 # Every stage below takes 100 full-batch steps of SGD with momentum.
 
@@ -333,10 +334,11 @@ plt.show()
 # 100 labels (0.5419 and 0.8166) and level with it with 50 (0.7402), and run by run it ranges from
 # $-0.0423$ to $+0.0200$ against random initialization, so on this problem it is neither reliably
 # better nor worse than no pre-training. It lost to unsupervised pre-training on every seed and
-# label count. The order is the one Bengio et al. report, and one reason is plain here: with 20
-# labels, each supervised stage fits its 20 examples and keeps little else about the digits,
-# while the autoencoders learned from all 989 images. Chapter 10's cascade trains the same way
-# with all the labels of a data set, where the labels are not scarce.
+# label count. Bengio et al. also found the unsupervised version the better of the two. A likely
+# reason here: each supervised stage learns from the $n$ labelled images only, and has no reason to
+# keep anything about the digits that those few labels do not need, while the autoencoders learned
+# from all 989 images. Chapter 10's cascade trains stages the same way, with all the labels of a
+# data set, where labels are not scarce.
 #
 # The probe shows what the unlabelled images bought. A softmax on the raw pixels reaches a mean
 # of 0.8471 with 100 labels. Each random $\tanh$ layer loses some of that: 0.8129 after one layer,
