@@ -246,7 +246,7 @@ plt.show()
 # (the standard deviation of each unit over the training images, averaged over the 32 units), and
 # how well a linear classifier trained on the frozen features does on the validation images (a
 # *linear probe*: softmax regression from zero weights, 200 full-batch gradient steps of size
-# 0.5, as an output block would be trained). The probe sees the raw features, as the next layer
+# 0.5, much as an output block is trained). The probe sees the raw features, as the next layer
 # does, or features standardised per unit first:
 
 # %%
@@ -311,8 +311,8 @@ print(f"largest class share of the validation split (a constant guess): {chance:
 #
 # The information is squeezed rather than destroyed: in float64, standardising each unit before
 # the probe recovers between 0.763 and 0.919 at every depth at initialisation. But a signal that
-# varies by less than a millionth around 0.5 is a few float32 spacings wide, and no layer trained
-# at a sensible rate reads it. A deep sigmoid network at initialisation is therefore a
+# varies by less than a millionth around 0.5 is about ten float32 spacings wide, and no layer
+# trained at a sensible rate reads it. A deep sigmoid network at initialisation is therefore a
 # forward-signal problem as much as a vanishing-gradient one, and the cascade avoids both: each
 # new layer gets the spread-out features of trained layers below it, and a gradient that passes
 # through one output block. Initialisations that keep the variance of the activations the same
