@@ -426,11 +426,11 @@ plt.show()
 # detail first.
 #
 # **End-to-end training is not tuned here**, and the comparison is unfair to it in that way.
-# The rate 0.05 and the plateau rule (`patience=1`) were chosen for the cascade's short stages.
-# A fair comparison would choose end to end's rate (and patience) on a grid, by validation
-# accuracy over the seeds, with the best point inside the grid: at about six seconds per
-# end-to-end run on a laptop's CPU, a grid of three rates over three seeds would more than double
-# this chapter's run time, beyond its one-minute budget. Exercise 6 does it. Read the end-to-end
+# The rate 0.05 and the plateau rule (`patience=1`) are the cascade's settings. A fair comparison
+# would choose end to end's rate (and patience) on a grid, by validation accuracy over the seeds,
+# with the best point inside the grid. A grid of three rates over three seeds is six more
+# end-to-end runs, each several times as long as a whole cascade (the timings cell below), and
+# that would take this chapter past its one-minute budget on a laptop. Exercise 6 does it. Read the end-to-end
 # numbers below as "end to end at the cascade's settings", not as the best end to end can do.
 
 # %%
@@ -543,10 +543,11 @@ plt.show()
 #
 # ### How far the filters move
 #
-# The paper's central observation about *what* is learned is that end-to-end training leaves the
-# early layers' filters close to their initial values, which it attributes in part to the
-# vanishing gradient, while the cascade changes them much more {cite}`marquez2018deep`. That is
-# cheap to measure: the relative distance $\lVert W_l - W_l^{(0)} \rVert_F / \lVert W_l^{(0)}
+# The paper's central observation about *what* is learned: the cascade learns better early-layer
+# features than end-to-end training, which the authors attribute in part to the vanishing
+# gradient, as it "inhibits early layer filters to change significantly from their initial
+# settings" in end-to-end training {cite}`marquez2018deep`. How far the filters move is cheap to
+# measure: the relative distance $\lVert W_l - W_l^{(0)} \rVert_F / \lVert W_l^{(0)}
 # \rVert_F$ of each block's kernel from its initial value, for both methods and every seed (both
 # start from the same initial weights):
 
