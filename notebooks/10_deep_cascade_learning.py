@@ -259,17 +259,20 @@ def feature_spread(h):
 def linear_probe_accuracy(h_train, y_train, h_val, y_val, standardize=False, steps=200, lr=0.5):
     """Validation accuracy of softmax regression on fixed features, trained by full-batch gradient
     descent from zero weights (convex, so the result does not depend on the initial weights).
-    The gradient of the mean cross-entropy is written out: dJ/dW = h^T (P - Y) / n."""
+    The gradient of the mean cross-entropy is written out: dJ/dW = h^T (P - Y) / n.
+    h_train (n, d) and h_val (m, d) may carry a leading dimension, one probe per slice (here: one
+    per layer, trained side by side); the result is then a list of accuracies."""
     if standardize:
-        mean, std = h_train.mean(dim=0), h_train.std(dim=0)
+        mean, std = h_train.mean(dim=-2, keepdim=True), h_train.std(dim=-2, keepdim=True)
         h_train, h_val = (h_train - mean) / std, (h_val - mean) / std
     Y = nn.functional.one_hot(y_train, 10).to(h_train.dtype)
-    W, b = torch.zeros(h_train.shape[1], 10), torch.zeros(10)
+    W = torch.zeros(*h_train.shape[:-2], h_train.shape[-1], 10)
+    b = torch.zeros(*h_train.shape[:-2], 1, 10)
     for _ in range(steps):
-        G = (torch.softmax(h_train @ W + b, dim=1) - Y) / len(y_train)
-        W -= lr * h_train.T @ G
-        b -= lr * G.sum(dim=0)
-    return ((h_val @ W + b).argmax(dim=1) == y_val).double().mean().item()
+        G = (torch.softmax(h_train @ W + b, dim=-1) - Y) / len(y_train)
+        W -= lr * h_train.transpose(-1, -2) @ G
+        b -= lr * G.sum(dim=-2, keepdim=True)
+    return ((h_val @ W + b).argmax(dim=-1) == y_val).double().mean(dim=-1).tolist()
 
 
 networks = {
@@ -277,22 +280,25 @@ networks = {
     "end to end": sigmoid_e2e_blocks,
     "cascade": sigmoid_cascade.blocks,
 }
-signal = {}
+spread, probe = {}, {}
 for name, net in networks.items():
-    h_train, h_val, rows = digits["train"].x, digits["val"].x, []
-    for block in net:
+    h_train, h_val, features_train, features_val = digits["train"].x, digits["val"].x, [], []
+    for block in net:  # the features after every layer
         h_train, h_val = forward_in_batches(block, h_train), forward_in_batches(block, h_val)
-        rows.append((
-            feature_spread(h_train),
-            linear_probe_accuracy(h_train, digits["train"].y, h_val, digits["val"].y),
-            linear_probe_accuracy(h_train, digits["train"].y, h_val, digits["val"].y, standardize=True) if name == "init" else None,
-        ))  # fmt: skip
-    signal[name] = rows
+        features_train.append(h_train)
+        features_val.append(h_val)
+    features_train, features_val = torch.stack(features_train), torch.stack(features_val)
+    spread[name] = [feature_spread(h) for h in features_train]
+    probe[name] = linear_probe_accuracy(features_train, digits["train"].y, features_val, digits["val"].y)
+    if name == "init":
+        probe_standardised = linear_probe_accuracy(
+            features_train, digits["train"].y, features_val, digits["val"].y, standardize=True
+        )
 print(f"{'':>5} {'spread across examples':>32}   {'linear probe, raw features':>26}   {'standardised':>12}")
 print(f"{'layer':>5} {'init':>10} {'end to end':>10} {'cascade':>10}   {'init':>8} {'e2e':>8} {'cascade':>8}   {'init':>12}")
 for l in range(10):
-    i, e, c = (signal[name][l] for name in networks)
-    print(f"{l + 1:>5} {i[0]:>10.1e} {e[0]:>10.1e} {c[0]:>10.1e}   {i[1]:>8.3f} {e[1]:>8.3f} {c[1]:>8.3f}   {i[2]:>12.3f}")
+    print(f"{l + 1:>5} " + " ".join(f"{spread[name][l]:>10.1e}" for name in networks) + "   "
+          + " ".join(f"{probe[name][l]:>8.3f}" for name in networks) + f"   {probe_standardised[l]:>12.3f}")
 chance = torch.bincount(digits["val"].y).max().item() / len(digits["val"].y)
 print(f"largest class share of the validation split (a constant guess): {chance:.3f}")
 
