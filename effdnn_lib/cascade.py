@@ -32,17 +32,24 @@ Where this implementation departs from (or has to interpret) the printed algorit
   cool-down): after each epoch, if the validation error has not fallen more than ``threshold``
   below the best so far for more than ``patience`` epochs, :math:`\eta \leftarrow \eta / 10`.
   The tests check that :class:`PlateauRule` gives the same learning rates as torch's scheduler.
+  The authors' own code uses another rule, offered as :class:`WindowPlateauRule`
+  (``plateau_rule=WindowPlateauRule``): after 10 epochs, drop the rate when the mean validation
+  accuracy of the last 5 epochs is not above that of the 5 before, and end the stage after the
+  fourth drop.
 * **The learning rate between layers.** As printed, :math:`\eta` is never reset, so a new layer
   would start with whatever rate the previous one ended on. A new layer and a new output block
   start from random weights, so by default each stage starts again from the initial :math:`\eta`
-  (``reset_lr=True``); ``reset_lr=False`` carries the rate over, as printed. Either way the
+  (``reset_lr=True``), as the authors' code does (``K.set_value(optimizer.lr, initialLr)`` at the
+  start of every stage of ``CascadeTraining`` in their ``utils.py``); ``reset_lr=False`` carries
+  the rate over, as printed. Either way the
   plateau detector starts afresh with each stage, since the validation curve is a new one.
 * **Caching the pseudo-inputs.** As in the paper, when memory allows, the pseudo-inputs of all
   splits are computed once per stage and kept (``cache_pseudo_inputs=True``). With ``False``,
   every mini-batch is forwarded through the frozen blocks again (no gradients): slower, but it
   holds no cache. Both give the same numbers up to float rounding.
 * **The output block** is whatever ``make_head(feature_shape)`` builds. The course uses a small
-  one (:func:`conv_head`) to keep everything fast on a CPU; it does not reproduce the paper's.
+  one (:func:`conv_head`) to keep everything fast on a CPU; the authors' code uses
+  FC512-FC256 with dropout, offered as :func:`dense_head`.
 * **Memory** is the *peak training memory* of a stage: on the CPU counted as described in
   :func:`peak_training_memory`; on a GPU ``torch.cuda.max_memory_allocated`` during the stage's
   training, minus what was allocated before it other than the trained parameters. The data and
@@ -146,6 +153,55 @@ def _check_plateau_rule(args) -> None:
 PlateauRule.__init__ = checked_by(_check_plateau_rule)(PlateauRule.__init__)
 
 
+class WindowPlateauRule:
+    r"""The authors' plateau rule, from their code (``LearningRateC`` in ``utils.py`` of
+    github.com/EnriqueSMarquez/CascadeLearning), an option to :class:`PlateauRule`.
+
+    After each epoch call :meth:`step` with the validation error. Once more than ``wait`` epochs
+    have passed since the start (or since the last drop), the mean validation *accuracy* of the
+    last ``window`` epochs is compared with the mean of the ``window`` epochs before them; if it is
+    not larger, :math:`\eta \leftarrow \text{factor}\cdot\eta` and the count of epochs restarts.
+    When the rate has dropped more than ``max_drops`` times, :attr:`stop` becomes True and the
+    trainers end the stage. Their code uses ``wait=10, window=5`` for the cascade (and
+    ``wait=75, window=20`` for end-to-end training) and stops after the fourth drop
+    (``max_drops=3``). It also stops when the training accuracy reaches 0.99; that rule is not
+    reproduced here.
+    """
+
+    def __init__(self, lr: float, wait: int = 10, window: int = 5, max_drops: int = 3, factor: float = 0.1):
+        check_number("lr", lr, low=0, low_open=True)
+        check_int("wait", wait, 0)
+        check_int("window", window, 1)
+        check_int("max_drops", max_drops, 0)
+        check_number("factor", factor, low=0, high=1, low_open=True, high_open=True)
+        if wait < 2 * window - 1:
+            raise ValueError(f"wait must be >= 2 * window - 1 = {2 * window - 1}, so that two windows of "
+                             f"validation accuracies exist when the rule first looks; got wait={wait}")
+        self.lr, self.wait, self.window, self.max_drops, self.factor = float(lr), wait, window, max_drops, float(factor)
+        self.val_acc: list[float] = []  # every epoch's validation accuracy
+        self.epochs_since_drop = 0
+        self.drops = 0
+        self.stop = False
+
+    def step(self, val_error: float) -> float:
+        """Record one epoch's validation error; return the learning rate for the next epoch."""
+        val_error = float(val_error)
+        if math.isnan(val_error):
+            raise ValueError("val_error is NaN: the validation error must be a number in [0, 1]")
+        self.val_acc.append(1.0 - val_error)
+        self.epochs_since_drop += 1
+        w = self.window
+        if self.epochs_since_drop > self.wait:
+            last, before = self.val_acc[-w:], self.val_acc[-2 * w : -w]
+            if sum(last) / w <= sum(before) / w:
+                self.lr *= self.factor
+                self.drops += 1
+                self.epochs_since_drop = 0
+            if self.drops > self.max_drops:
+                self.stop = True
+        return self.lr
+
+
 # ---------------------------------------------------------------------------------------------
 # Bookkeeping
 # ---------------------------------------------------------------------------------------------
@@ -217,6 +273,22 @@ def _check_data(data) -> None:
             raise ValueError(f"data['{name}'] has {len(split.x)} inputs but {len(split.y)} labels")
         if len(split.y) == 0:
             raise ValueError(f"data['{name}'] must hold at least one example (the plateau rule needs a validation error)")
+
+
+def _rule_maker(plateau_rule, patience, threshold) -> Callable[[float], object]:
+    """``lr -> rule``: the given factory, or the default :class:`PlateauRule` with ``patience`` and ``threshold``."""
+    if plateau_rule is None:
+        return lambda lr: PlateauRule(lr, patience=patience, threshold=threshold)
+    if not callable(plateau_rule):
+        raise TypeError(f"plateau_rule must be callable: plateau_rule(lr) -> rule; got {type(plateau_rule).__name__}")
+
+    def make(lr):
+        rule = plateau_rule(lr)
+        if not (callable(getattr(rule, "step", None)) and hasattr(rule, "lr")):
+            raise TypeError(f"plateau_rule(lr) must return an object with .step(val_error) and .lr; got {type(rule).__name__}")
+        return rule
+
+    return make
 
 
 def _check_training_args(lr, momentum, batch_size) -> None:
@@ -388,6 +460,8 @@ def _train(
         model.train()
         record.val_error.append(val_error)
         lr = rule.step(val_error)
+        if getattr(rule, "stop", False):  # a rule may end the stage early (WindowPlateauRule)
+            break
     if on_cuda:
         synchronize(device)
         record.peak_mem_bytes = int(torch.cuda.max_memory_allocated(device) - base_bytes)
@@ -411,6 +485,7 @@ def cascade_train(
     batch_size: int = 64,
     patience: int = 1,
     threshold: float = 1e-3,
+    plateau_rule: Callable[[float], object] | None = None,
     reset_lr: bool = True,
     cache_pseudo_inputs: bool = True,
     seed: int = 0,
@@ -437,6 +512,11 @@ def cascade_train(
         Initial :math:`\eta`, heavy-ball momentum (0 is plain SGD) and mini-batch size.
     patience, threshold
         The plateau rule (:class:`PlateauRule`).
+    plateau_rule
+        Optional ``plateau_rule(lr) -> rule`` that replaces :class:`PlateauRule`: any object with
+        ``rule.step(val_error) -> next lr`` and ``rule.lr`` (and ``rule.stop`` to end a stage
+        early), e.g. ``WindowPlateauRule`` (the authors' rule); ``patience`` and ``threshold``
+        are then unused.
     reset_lr
         Start every stage from ``lr`` (default) or carry the reduced rate over (the printed
         algorithm).
@@ -457,6 +537,7 @@ def cascade_train(
     _check_data(data)
     _check_training_args(lr, momentum, batch_size)
     schedule = epoch_schedule(len(blocks), epochs, k)
+    make_rule = _rule_maker(plateau_rule, patience, threshold)
     device = torch.device(device) if device is not None else get_device()
 
     splits = {name: data[name].to(device) for name in ("train", "val", "test")}
@@ -483,7 +564,7 @@ def cascade_train(
         model = nn.Sequential(block, head)  # "init new layer and connect output block"
         # A new model starts a new validation curve, so the plateau detector starts afresh;
         # only the learning rate is carried over when reset_lr is False.
-        rule = PlateauRule(lr if rule is None or reset_lr else rule.lr, patience=patience, threshold=threshold)
+        rule = make_rule(lr if rule is None or reset_lr else rule.lr)
         record = StageRecord(layer=layer, epochs=schedule[layer - 1], feature_shape=feature_shape)
         record.trainable_params = trainable_parameter_count(model)
         generator = torch.Generator().manual_seed(seed + layer)
@@ -526,6 +607,7 @@ def train_end_to_end(
     batch_size: int = 64,
     patience: int = 1,
     threshold: float = 1e-3,
+    plateau_rule: Callable[[float], object] | None = None,
     seed: int = 0,
     device: torch.device | str | None = None,
     progress_bar=None,
@@ -556,7 +638,7 @@ def train_end_to_end(
     with torch.no_grad():
         record.feature_shape = tuple(nn.Sequential(*blocks).eval()(splits["train"].x[:1]).shape[1:])
     record.trainable_params = trainable_parameter_count(model)
-    rule = PlateauRule(lr, patience=patience, threshold=threshold)
+    rule = _rule_maker(plateau_rule, patience, threshold)(lr)
     generator = torch.Generator().manual_seed(seed)
     _warm_up(model, splits["train"].x[:batch_size], splits["train"].y[:batch_size])
     synchronize(device)
@@ -605,6 +687,28 @@ def conv_head(feature_shape: Sequence[int], n_classes: int = 10, pooled: int = 2
         raise ValueError(f"feature_shape must be (channels, height, width); got {tuple(feature_shape)}")
     c = feature_shape[0]
     return nn.Sequential(nn.AdaptiveAvgPool2d(pooled), nn.Flatten(), nn.Linear(c * pooled * pooled, n_classes))
+
+
+def dense_head(feature_shape: Sequence[int], n_classes: int = 10, hidden: Sequence[int] = (512, 256), dropout: float = 0.5) -> nn.Sequential:
+    """The authors' output block, an option to :func:`conv_head`: ``Flatten -> Dropout ->
+    Linear(512) -> ReLU -> Dropout -> Linear(256) -> ReLU -> Linear(n_classes)`` (``CascadeTraining``
+    in ``utils.py`` of github.com/EnriqueSMarquez/CascadeLearning; ``hidden`` sets the widths,
+    ``dropout`` the drop probability, 0 for none). Their code also puts an L2 penalty of 1e-3 on
+    these weights, which the trainers here do not. It is large: on a CPU it makes every stage
+    cost more than its block."""
+    if len(feature_shape) < 1 or not all(isinstance(d, int) and d >= 1 for d in feature_shape):
+        raise ValueError(f"feature_shape must be a non-empty shape of positive ints; got {tuple(feature_shape)}")
+    check_int("n_classes", n_classes, 2)
+    if len(hidden) < 1 or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden):
+        raise ValueError(f"hidden must be a non-empty sequence of positive ints; got {hidden!r}")
+    check_number("dropout", dropout, low=0, high=1, high_open=True)
+    parts: list[nn.Module] = [nn.Flatten()]
+    width = math.prod(feature_shape)
+    for h in hidden:
+        parts += [nn.Dropout(dropout), nn.Linear(width, h), nn.ReLU()]
+        width = h
+    parts.append(nn.Linear(width, n_classes))
+    return nn.Sequential(*parts)
 
 
 INITS = ("torch", "xavier", "he")

@@ -16,9 +16,11 @@ from torch.nn import functional as F
 from effdnn_lib.cascade import (
     PlateauRule,
     SavedTensorBytes,
+    WindowPlateauRule,
     cascade_train,
     conv_blocks,
     conv_head,
+    dense_head,
     epoch_schedule,
     epochs_for_layer,
     forward_in_batches,
@@ -143,6 +145,102 @@ def test_plateau_rule_bad_input(kwargs):
 def test_plateau_rule_rejects_nan():
     with pytest.raises(ValueError, match="NaN"):
         PlateauRule(0.1).step(float("nan"))
+
+
+# ---- the authors' window rule and output block (github.com/EnriqueSMarquez/CascadeLearning) ----
+
+
+def authors_rule(accuracies, lr, patience, window_size):
+    """A line-by-line transcription of LearningRateC.on_epoch_end in the authors' utils.py
+    (counter, learningChanges, the mean of the last window against the window before)."""
+    history, counter, changes, lrs = [], 0, 0, []
+    for acc in accuracies:
+        history.append(acc)
+        counter += 1
+        if counter > patience:
+            if np.mean(history[-window_size:]) <= np.mean(history[-2 * window_size : -window_size]):
+                changes += 1
+                lr = lr * 0.1
+                counter = 0
+            if changes > 3:
+                lrs.append(lr)
+                return lrs, True
+        lrs.append(lr)
+    return lrs, False
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_window_rule_matches_the_authors_callback(seed):
+    rng = np.random.default_rng(seed)
+    accuracies = np.concatenate([np.linspace(0.2, 0.8, 12), 0.8 + 0.01 * rng.standard_normal(60)])
+    expected, stopped = authors_rule(accuracies, 0.01, patience=10, window_size=5)
+    rule = WindowPlateauRule(0.01)
+    ours = []
+    for acc in accuracies:
+        ours.append(rule.step(1.0 - acc))
+        if rule.stop:
+            break
+    np.testing.assert_allclose(ours, expected, rtol=1e-12)
+    assert rule.stop == stopped and rule.drops == sum(b < a for a, b in zip([0.01] + ours, ours))
+
+
+def test_window_rule_waits_then_drops_and_stops():
+    rule = WindowPlateauRule(1.0, wait=3, window=2, max_drops=1)
+    lrs = [rule.step(0.5) for _ in range(3)]  # flat, but the rule only looks after `wait` epochs
+    assert lrs == [1.0] * 3 and not rule.stop
+    assert rule.step(0.5) == pytest.approx(0.1) and not rule.stop  # 4th epoch: mean not above, drop
+    assert [rule.step(0.4) for _ in range(3)] == pytest.approx([0.1] * 3)  # waiting again
+    assert [rule.step(0.3) for _ in range(3)] == pytest.approx([0.1] * 3)  # the last window is above the one before
+    assert not rule.stop
+    assert rule.step(0.3) == pytest.approx(0.01) and rule.stop  # flat again: second drop > max_drops
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [(dict(lr=0.0), "lr"), (dict(window=0), "window"), (dict(wait=-1), "wait"), (dict(wait=3, window=5), "wait"),
+     (dict(max_drops=-1), "max_drops"), (dict(factor=1.0), "factor"), (dict(window=2.5), "window")],
+)
+def test_window_rule_bad_input(kwargs, match):
+    options = dict(lr=0.1) | kwargs
+    with pytest.raises((ValueError, TypeError), match=match):
+        WindowPlateauRule(**options)
+
+
+def test_trainers_accept_the_window_rule_and_stop_early():
+    rule = lambda lr: WindowPlateauRule(lr, wait=1, window=1, max_drops=0)  # noqa: E731
+    result = run_cascade(epochs=6, k=0, plateau_rule=rule, threshold=0.5)
+    for s in result.stages:
+        assert s.epochs == 6 and 2 <= len(s.lrs) <= 6 and len(s.lrs) == len(s.val_error) == len(s.train_loss)
+        assert s.lrs[0] == pytest.approx(0.05)  # every stage starts again from lr (reset_lr)
+    data = tiny_images()
+    blocks = conv_blocks((4,), pool_after=(), seed=0)
+    record = train_end_to_end(blocks, small_head((4, 8, 8)), data, epochs=5, plateau_rule=rule, batch_size=16, device=CPU)
+    assert 2 <= len(record.lrs) <= 5
+    with pytest.raises(TypeError, match="plateau_rule"):
+        run_cascade(plateau_rule=3)
+    with pytest.raises(TypeError, match="plateau_rule"):
+        run_cascade(plateau_rule=lambda lr: 3)
+
+
+def test_default_rule_is_unchanged_by_the_option():
+    a = run_cascade(epochs=2, k=0)
+    b = run_cascade(epochs=2, k=0, plateau_rule=lambda lr: PlateauRule(lr, patience=1, threshold=1e-3))
+    assert [s.lrs for s in a.stages] == [s.lrs for s in b.stages]
+    assert [s.test_acc for s in a.stages] == [s.test_acc for s in b.stages]
+
+
+def test_dense_head_is_the_authors_block():
+    head = dense_head((8, 3, 3))
+    kinds = [type(m).__name__ for m in head]
+    assert kinds == ["Flatten", "Dropout", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Linear"]
+    assert [m.out_features for m in head if isinstance(m, nn.Linear)] == [512, 256, 10]
+    assert head[2].in_features == 72 and all(m.p == 0.5 for m in head if isinstance(m, nn.Dropout))
+    assert head(torch.zeros(4, 8, 3, 3)).shape == (4, 10)
+    result = run_cascade(epochs=1, k=0, make_head=lambda shape: dense_head(shape, n_classes=2, hidden=(16, 8)))
+    assert all(0 <= s.test_acc <= 1 for s in result.stages)
+    for bad, match in [(dict(hidden=()), "hidden"), (dict(dropout=1.0), "dropout"), (dict(n_classes=1), "n_classes")]:
+        with pytest.raises(ValueError, match=match):
+            dense_head((8, 3, 3), **bad)
 
 
 # ---- frozen layers, cached pseudo-inputs ---------------------------------------------------

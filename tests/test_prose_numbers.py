@@ -28,7 +28,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 #: Numbers a chapter may quote without printing them, with where they come from. Keep it short:
 #: a number that an output could print should be printed instead.
-GPU_BENCHMARK = "benchmarks/cascade.py, full setting, run on an NVIDIA H200 and on this CPU by an earlier session (its closing note); CI has no GPU"
 FROM_ELSEWHERE: dict[str, dict[str, str]] = {
     "*": {
         "10^{-16}": "float64's rounding unit, 2**-53 = 1.1e-16 (IEEE 754)",
@@ -61,10 +60,10 @@ FROM_ELSEWHERE: dict[str, dict[str, str]] = {
         "110": "10 epochs of ceil(1,348 / 128) = 11 mini-batches (closed form)",
         "0.15": "the self-check's tolerance (effdnn_lib.exercises.ch04)",
     },
-    "10_deep_cascade_learning": dict.fromkeys(
-        ["15.9", "124.7", "7.8", "15.5", "6.4", "99.1", "5.6", "3.7", "20.9", "0.9885", "0.9874", "0.9800", "0.9826"],
-        GPU_BENCHMARK,
-    ),
+    "10_deep_cascade_learning": {
+        "256": "the authors' output block, FC512-FC256 (CascadeTraining in utils.py of github.com/EnriqueSMarquez/CascadeLearning)",
+        "250": "the fine-tuning epochs in VGG_cascade_pretraining.py of github.com/EnriqueSMarquez/CascadeLearning",
+    },
     "07_pretraining_and_autodiff": {"25": "the largest expression size in tests/test_autodiff.py"},
     "08_resource_allocating_network": {
         "170": "tau / h = 17 / 0.1 (closed form)",
