@@ -530,9 +530,9 @@ for B, lr in progress(settings, desc="noise floor"):
 
 # %% [markdown]
 # The floor follows the prediction: four times the batch, a quarter of the excess loss
-# (0.00668, 0.00159, 0.000393 at $\eta = 0.02$); five times the step, five times the excess loss
-# (0.00159 at $\eta = 0.02$, 0.00872 at $\eta = 0.1$, with $B = 4$). The measured values sit a
-# few per cent above the first-order formula (ratios 1.008 to 1.118), the more so the larger
+# (0.00668, 0.00159, 0.000393 at $\eta = 0.02$); five times the step, five and a half times the
+# excess loss (0.00159 at $\eta = 0.02$, 0.00872 at $\eta = 0.1$, with $B = 4$). The measured values
+# sit above the first-order formula, by 1 % to 12 % (ratios 1.008 to 1.118), the more so the larger
 # $\eta$ and $\eta / B$, as the dropped terms predict. Only the ratio $\eta / B$ enters the
 # formula: halving the step lowers the floor exactly as much as doubling the batch. The first keeps
 # the cost of a step and slows the progress towards the floor, the second keeps the pace and doubles
