@@ -186,7 +186,8 @@ def train(batch_size, lr, epochs, seed=0):
     """Softmax regression by mini-batch gradient descent; batch_size=n is batch GD, 1 is SGD.
 
     Returns the training loss before training and after every epoch, the loss after 1, 2, 4, 8, ...
-    updates, the seconds per epoch, the number of updates and the final test accuracy.
+    updates, the seconds per epoch spent in the updates (evaluations not timed), the number of
+    updates and the final test accuracy.
     """
     generator = torch.Generator().manual_seed(seed)
     W = torch.zeros(d, k, dtype=torch.float64, device=device)
