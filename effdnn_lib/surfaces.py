@@ -334,15 +334,19 @@ def optimize(
     return Run(points, values)
 
 
-def plot_contours(ax, surface: Surface, n: int = 200, levels: int = 25, show_minima: bool = True):
+def plot_contours(ax, surface: Surface, n: int = 200, levels: int = 25, show_minima: bool = True, label_every: int = 0):
     """Filled contour lines of ``surface`` over its ``bounds`` on ``ax``, log-spaced above the minimum
-    (so that both the steep walls and the flat floor show), with the minima as stars."""
+    (so that both the steep walls and the flat floor show), with the minima as stars.
+
+    The lines are level sets of the gap ``f - f*``. ``label_every=k`` (k >= 1) writes the gap's value
+    on every k-th line (``ax.clabel``); 0, the default, leaves them unlabelled."""
     if not isinstance(surface, Surface):
         raise TypeError(f"surface must be a Surface (such as Rosenbrock()); got {type(surface).__name__}")
     if surface.dim != 2:
         raise ValueError(f"plot_contours draws two-dimensional surfaces; this one has dim={surface.dim}")
     n = check_int("n", n, 2)
     check_int("levels", levels, 2)
+    label_every = check_int("label_every", label_every, 0)
     check_fits_in_memory(f"plot_contours(n={n})", 8 * 8.0 * n * n)
     (x0, x1), (y0, y1) = surface.bounds
     xs = torch.linspace(x0, x1, n, dtype=torch.float64)
@@ -352,7 +356,9 @@ def plot_contours(ax, surface: Surface, n: int = 200, levels: int = 25, show_min
     gap = Z.clamp_min(0)
     low = max(float(gap[gap > 0].min()), float(gap.max()) * 1e-6)
     lv = torch.logspace(math.log10(low), math.log10(float(gap.max())), levels).tolist()
-    ax.contour(X.numpy(), Y.numpy(), gap.numpy(), levels=lv, colors="0.6", linewidths=0.6)
+    lines = ax.contour(X.numpy(), Y.numpy(), gap.numpy(), levels=lv, colors="0.6", linewidths=0.6)
+    if label_every:
+        ax.clabel(lines, lines.levels[::label_every], inline=True, fontsize=6, fmt=lambda gap: f"{gap:.2g}")
     if show_minima:
         for m in surface.minima:
             ax.plot(*m, marker="*", color="black", markersize=10, linestyle="none")

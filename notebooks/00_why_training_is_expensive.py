@@ -27,12 +27,14 @@
 #
 # 1. write training time as *steps x work per step / speed of the hardware*, and say which
 #    factor hardware and which factor algorithms attack;
-# 2. measure the matrix-multiply throughput of your CPU (and GPU) and explain why small
+# 2. measure the matrix-multiply throughput of your CPU (and GPU), place it on a roofline
+#    (arithmetic intensity against peak compute and memory bandwidth), and explain why small
 #    matrices waste most of it;
 # 3. count, to the byte, the memory of parameters, gradients, optimizer state (SGD, momentum,
 #    Adam) and activations of a network, and check the count against PyTorch;
 # 4. decide what to do when a model does not fit: smaller mini-batches, gradient accumulation,
-#    less data at a time.
+#    less data at a time, and name the two standard remedies that chapter 11 teaches, activation
+#    checkpointing and mixed precision.
 
 # %%
 import time
@@ -152,24 +154,91 @@ for name, gflops in measured.items():
     print(f"{name}: " + ", ".join(f"n={n}: {g:.1f}" for n, g in gflops.items()) + "  (GFLOP/s)")
     print(f"{name}: the largest size runs {max(gflops.values()) / gflops[16]:.0f}x faster per FLOP than n=16")
 
+# %% [markdown]
+# ### The roofline: compute, bandwidth, and what neither explains
+#
+# Two ceilings bound any kernel {cite}`williams2009roofline`. The arithmetic units deliver at most a
+# peak $P$ FLOP/s; the memory delivers at most $\beta$ bytes/s, and a kernel that does $I$ FLOPs per
+# byte it moves (its **arithmetic intensity**) can therefore use at most $I\beta$ FLOP/s. The
+# attainable throughput is the lower of the two,
+#
+# $$
+# S_\text{attainable}(I) = \min(P,\; I\,\beta).
+# $$
+#
+# For an $n \times n$ product in float32, $C = AB$ reads $A$ and $B$ and writes $C$: at least
+# $3 \times 4n^2 = 12n^2$ bytes for $2n^3$ FLOPs, an intensity of $2n^3 / 12n^2 = n/6$ FLOP per byte.
+# It grows with $n$: a large product is **compute-bound** (right of the ridge $I^* = P/\beta$), a
+# small one could be at most **bandwidth-bound** (left of it). The constants below are
+# *assumptions*, round figures of the order of a two-core laptop CPU (replace them with your
+# machine's data sheet); the printed numbers follow from them, not from a measurement:
+
+# %%
+PEAK_FLOPS = 300e9  # assumed peak compute P, FLOP/s (two cores with vector FMA units)
+BANDWIDTH = 40e9  # assumed memory bandwidth beta, bytes/s
+CALL_OVERHEAD = 4e-6  # assumed fixed cost of one kernel call, seconds (dispatch, thread start-up)
+
+
+def matmul_intensity(n, bytes_per_number=4):
+    """FLOPs per byte of an n x n product that reads A and B and writes C once: 2 n^3 / (3 n^2 b)."""
+    return matmul_flops(n) / (3 * n * n * bytes_per_number)
+
+
+def roofline(intensity, peak=PEAK_FLOPS, bandwidth=BANDWIDTH):
+    """Attainable FLOP/s at an arithmetic intensity: min(peak, intensity x bandwidth)."""
+    return np.minimum(peak, np.asarray(intensity) * bandwidth)
+
+
+ridge = PEAK_FLOPS / BANDWIDTH
+print(f"ridge point I* = P / beta = {ridge:.1f} FLOP/byte, reached by n = 6 I* = {6 * ridge:.0f}")
+print(f"{'n':>5} {'intensity n/6':>14} {'roofline GFLOP/s':>17} {'bound':>8} {'with a fixed call cost, GFLOP/s':>32}")
+for n in sizes:
+    i = matmul_intensity(n)
+    bound = roofline(i)
+    seconds = CALL_OVERHEAD + matmul_flops(n) / bound  # the call cost, then the work at the roofline
+    print(f"{n:>5} {i:>14.2f} {bound / 1e9:>17.0f} {'memory' if i < ridge else 'compute':>8} {matmul_flops(n) / seconds / 1e9:>32.2f}")
+
+# %% [markdown]
+# The roofline says that even the $16 \times 16$ product, with its intensity of 2.67, could run at
+# 107 GFLOP/s on these assumptions: bandwidth alone does not explain why small products are slow.
+# What does is a cost the roofline leaves out, a fixed time per kernel call (dispatching the
+# operation, allocating the output, waking threads), which does not shrink with $n$. With an assumed
+# $4\,\mu s$ per call, the $16 \times 16$ product runs at 2.01 GFLOP/s, about a fiftieth
+# of its roofline; by $n = 256$ the call cost is a small fraction and the product runs at 290
+# GFLOP/s, close to the assumed peak. The figure puts this machine's measurements on the same axes:
+# intensity $n/6$ across, throughput up, the roofline drawn from the assumed constants (the
+# measured points differ on every machine; the shape is what to compare).
+
 # %%
 fig, ax = plt.subplots()
+intensities = np.array([matmul_intensity(n) for n in sizes])
+fine = np.logspace(np.log10(intensities.min() / 2), np.log10(intensities.max() * 2), 200)
+ax.plot(fine, roofline(fine) / 1e9, color=PALETTE["black"], lw=1.5, label=r"roofline $\min(P, I\beta)$ (assumed $P$, $\beta$)")
+with_overhead = [matmul_flops(n) / (CALL_OVERHEAD + matmul_flops(n) / roofline(matmul_intensity(n))) / 1e9 for n in sizes]
+ax.plot(intensities, with_overhead, color=PALETTE["black"], ls=":", lw=1, label="roofline plus a fixed call cost")
 for (name, gflops), colour in zip(measured.items(), (PALETTE["blue"], PALETTE["vermillion"])):
-    ax.plot(list(gflops), list(gflops.values()), marker="o", color=colour, label=name)
-ax.set_xscale("log", base=2)
+    ax.plot([matmul_intensity(n) for n in gflops], list(gflops.values()), marker="o", color=colour, label=f"{name}, measured")
+for n, i in zip(sizes, intensities):
+    ax.annotate(f"n={n}", (i, roofline(i) / 1e9), textcoords="offset points", xytext=(0, -10), fontsize=6, ha="center")
+ax.set_xscale("log")
 ax.set_yscale("log")
-ax.set_xlabel("matrix size n (n x n times n x n, float32)")
-ax.set_ylabel("GFLOP/s achieved")
-ax.set_title("Small products leave the hardware idle")
-ax.legend()
+ax.set_xlabel("arithmetic intensity I = n/6 (FLOP per byte, float32)")
+ax.set_ylabel("GFLOP/s")
+ax.set_title("Matrix products on the roofline")
+ax.legend(fontsize=7, loc="lower right")
 plt.show()
 
 # %% [markdown]
-# Throughput climbs steeply with size and then levels off. A small product cannot keep the
-# arithmetic units busy: the fixed cost of calling the kernel, and of moving data into the
-# caches, dominates (the "roofline" view of {cite}`williams2009roofline`). This is why the
-# mini-batch size matters for speed (chapter 5 measures examples per second against it) and why a
-# GPU, with thousands of arithmetic units, only pays off for large enough layers and batches.
+# Measured throughput climbs steeply with size and then levels off, the shape of the dotted
+# roofline-plus-call-cost curve (where your machine's points sit depends on its own peak and
+# bandwidth, not on the assumed ones). At small sizes what holds a product back is the fixed cost
+# per call, and moving data into the caches; at large sizes it is the compute ceiling (and, on a
+# CPU, products too large for the caches, or a second thread competing for the same memory, can
+# pull the curve down again). This is why the mini-batch size matters for speed (chapter 5
+# measures examples per second against it) and why a GPU, with thousands of arithmetic units and
+# a far higher peak, only pays off for large enough layers and batches: it has fixed costs per
+# call of its own (launching a kernel, synchronising with the CPU), and only a large product does
+# enough work per call to hide them.
 #
 # For the same reason, a second CPU thread helps a small model little or not at all: the
 # threads' coordination costs about as much as the parallel work saves. The chapters that train
@@ -356,8 +425,20 @@ for optimizer in ("sgd", "momentum", "adam"):
 #    gradients before one update. The update is *the same* as with the full batch (shown below),
 #    the activation memory that of a micro-batch.
 # 3. **Less data at a time.** Stream the data set in shards, or split the model and the data
-#    across machines, as Dean et al.'s DistBelief does {cite}`dean2012large`; the review notes this
-#    avoids congestion at the cost of extra bookkeeping {cite}`ranjan2018efficient`.
+#    across machines, as Dean et al.'s DistBelief does {cite}`dean2012large`. The review puts it
+#    briefly: congestion "can be avoided by reducing the data size", an approach it calls "not a
+#    common practice" {cite}`ranjan2018efficient` (section I-A).
+#
+# Two more remedies are standard today, and chapter 11 teaches both:
+#
+# 4. **Activation checkpointing** (also called gradient checkpointing or rematerialisation) keeps
+#    only some of the activations during the forward pass and recomputes the others when the
+#    backward pass needs them. Chen et al. {cite}`chen2016training` train an $n$-layer network in
+#    $O(\sqrt n)$ activation memory for the price of about one extra forward pass per mini-batch.
+# 5. **Mixed precision** stores activations and gradients, and computes the products, in 16-bit
+#    floats, while a float32 master copy of the weights receives the updates and the loss is scaled
+#    so that small gradients do not underflow {cite}`micikevicius2018mixed`: half the bytes per
+#    number for the activations, and, on hardware with 16-bit matrix units, faster products too.
 #
 # Gradient accumulation gives the full-batch gradient, up to floating-point rounding. (We check
 # it in float64: in float32 the rounding differences of differently-sized products can flip a
@@ -399,8 +480,9 @@ print(f"float64 activation memory, micro-batch 64: {format_bytes(mlp_memory([784
 # | 8 | [Resource-Allocating Networks](08_resource_allocating_network.ipynb) | II-C | ready |
 # | 9 | [RAN with an Extended Kalman Filter](09_ran_ekf.ipynb) | II-C | ready |
 # | 10 | [Deep Cascade Learning](10_deep_cascade_learning.ipynb) | II-D | ready |
-# | 11 | Scaling out | I-A | coming |
-# | 12 | A practical checklist | III | coming |
+# | 11 | When the model does not fit: accumulation, checkpointing, mixed precision, profiling | I-A | coming |
+# | 12 | Scaling out | I-A | coming |
+# | 13 | A practical checklist | III | coming |
 
 # %% [markdown]
 # ## Exercises
@@ -465,17 +547,21 @@ check.largest_batch(solution, widths=w, budget_bytes=64 * 2**20, optimizer="mome
 #
 # * Training time is steps x work per step / hardware speed. Hardware raises the speed;
 #   algorithms, the subject of the rest of this course, cut the steps and the work.
-# * Hardware delivers its speed only on large enough matrix products; small models may even run
-#   best on a single CPU thread.
+# * Hardware delivers its speed only on large enough matrix products. The roofline
+#   $\min(P, I\beta)$ bounds a kernel by its arithmetic intensity ($n/6$ FLOP per byte for an
+#   $n \times n$ float32 product); small products fall far below it because of fixed costs per
+#   call, and small models may even run best on a single CPU thread.
 # * Training memory is parameters + gradients + optimizer state (0, 1 or 2 copies of the
 #   parameters for SGD, momentum, Adam) + activations, and only the activations grow with the
 #   batch size. The formula matches PyTorch to the byte.
-# * When a model does not fit: a leaner optimizer, smaller or accumulated mini-batches, or less
-#   data at a time.
+# * When a model does not fit: a leaner optimizer, smaller or accumulated mini-batches, less data
+#   at a time, and the two standard remedies of chapter 11, activation checkpointing and mixed
+#   precision.
 #
 # ## References
 #
 # {cite}`ranjan2018efficient` (sections I, I-A, I-B), {cite}`dean2012large` (training beyond one
 # machine's memory), {cite}`krizhevsky2012imagenet` (GPUs for deep networks),
-# {cite}`williams2009roofline` (the roofline model), {cite}`polyak1964some` (momentum).
+# {cite}`williams2009roofline` (the roofline model), {cite}`polyak1964some` (momentum),
+# {cite}`chen2016training` (activation checkpointing), {cite}`micikevicius2018mixed` (mixed precision).
 # The full list is on the website's Bibliography page.

@@ -33,10 +33,13 @@
 # 3. predict how the variance of a mini-batch gradient falls with the batch size, and check the
 #    prediction;
 # 4. recognise a learning rate that is too small, about right, too large, or divergent, and
-#    compute the divergence threshold $2/L$ of a quadratic loss.
+#    compute the divergence threshold $2/L$ of a quadratic loss;
+# 5. predict the noise floor $\eta\sigma^2/(4B)$ at which SGD with a constant step settles, and
+#    state the Robbins-Monro conditions that a shrinking step needs to get below it.
 
 # %%
 import math
+import statistics
 import time
 
 import ipywidgets as widgets
@@ -82,15 +85,41 @@ print(f"training examples n = {n}, test examples {len(y_test)}, features d = {d}
 # J(W, b) = -\frac1n \sum_{i=1}^n \log p_{i, y_i}.
 # $$
 #
-# Its gradient has a short closed form. Write $P$ for the $n \times k$ matrix of probabilities and
-# $Y$ for the one-hot labels; then
+# Its gradient has a short closed form, derived here by hand in three steps.
+#
+# *One example, with respect to its scores.* Write $y$ for the example's class and use
+# $\log p_y = z_y - \log \sum_j e^{z_j}$. The loss of the example is
+# $\ell = -z_y + \log \sum_j e^{z_j}$, and differentiating with respect to one score $z_c$,
 #
 # $$
-# \nabla_W J = \frac1n X^\top (P - Y), \qquad \nabla_b J = \frac1n \mathbf{1}^\top (P - Y).
+# \frac{\partial \ell}{\partial z_c} = -[c = y] + \frac{e^{z_c}}{\sum_j e^{z_j}} = p_c - [c = y],
+# $$
+#
+# where $[c = y]$ is 1 for the true class and 0 otherwise: the predicted probabilities minus the
+# one-hot label, $p - y_\text{one-hot}$.
+#
+# *From scores to weights.* The score $z_c = \sum_j x_j W_{jc} + b_c$ depends on $W_{jc}$ through
+# the factor $x_j$ alone and on $b_c$ with factor 1, so by the chain rule
+# $\partial \ell / \partial W_{jc} = x_j\,(p_c - [c = y])$ and
+# $\partial \ell / \partial b_c = p_c - [c = y]$: the weight gradient of one example is the outer
+# product $x\,(p - y_\text{one-hot})^\top$.
+#
+# *Average over the examples.* $J$ is the mean of the $n$ per-example losses, so its gradient is the
+# mean of the outer products. Stacking the examples as the rows of $X$ ($n \times d$), their
+# probabilities as the rows of $P = \operatorname{softmax}(XW + b)$ ($n \times k$) and their one-hot
+# labels as the rows of $Y$, the sum of outer products $\sum_i x_i (p_i - y_i)^\top$ is the matrix
+# product $X^\top (P - Y)$:
+#
+# $$
+# \nabla_W J = \frac{\partial J}{\partial W} = \frac1n X^\top \big(\operatorname{softmax}(XW + b) - Y\big), \qquad \nabla_b J = \frac1n \mathbf{1}^\top (P - Y).
 # $$
 #
 # Each example pulls the weights of its true class towards itself and pushes the others away, in
-# proportion to how wrong the prediction is. In code, checked against autograd:
+# proportion to how wrong the prediction is. In code, the matrix $P - Y$ is built in place (the
+# probabilities, minus 1 at each example's true class), and the result is checked against
+# `torch.autograd` in float64. Both compute the same sums in a different order, so they agree up to
+# rounding, about $10^{-16}$ per operation; the test asks for $10^{-12}$, and a gradient with a
+# slip in it (the $1/n$ forgotten, or $Y$ shifted to the wrong class) misses by far more:
 
 # %%
 def loss_and_grad(W, b, X, y):
@@ -109,8 +138,16 @@ W = torch.randn(d, k, dtype=torch.float64, device=device, requires_grad=True)
 b = torch.randn(k, dtype=torch.float64, device=device, requires_grad=True)
 loss, grad_W, grad_b = loss_and_grad(W, b, X_train, y_train)
 torch.nn.functional.cross_entropy(X_train @ W + b, y_train).backward()
-agree = max((grad_W - W.grad).abs().max().item(), (grad_b - b.grad).abs().max().item()) < 1e-12
-print(f"loss at random weights {loss.item():.4f}; hand-written and autograd gradients agree to 1e-12: {agree}")
+gap = max((grad_W - W.grad).abs().max().item(), (grad_b - b.grad).abs().max().item())
+print(f"loss at random weights {loss.item():.4f}; largest gap between hand-written and autograd gradients below 1e-12: {gap < 1e-12}")
+
+# Two slips a hand derivation can make, caught by the same test:
+P = torch.softmax(X_train @ W + b, dim=1).detach()
+Y = torch.nn.functional.one_hot(y_train, k).double()
+Y_shifted = torch.nn.functional.one_hot((y_train + 1) % k, k).double()
+slips = {"1/n forgotten": X_train.T @ (P - Y), "labels shifted by one class": X_train.T @ (P - Y_shifted) / n}
+for slip, wrong_grad_W in slips.items():
+    print(f"  {slip}: largest gap {(wrong_grad_W - W.grad).abs().max().item():.3g}")
 
 # %% [markdown]
 # ## One update rule, three ways to feed it
@@ -149,26 +186,30 @@ def train(batch_size, lr, epochs, seed=0):
     """Softmax regression by mini-batch gradient descent; batch_size=n is batch GD, 1 is SGD.
 
     Returns the training loss before training and after every epoch, the loss after 1, 2, 4, 8, ...
-    updates, the seconds per epoch, the number of updates and the final test accuracy.
+    updates, the seconds per epoch spent in the updates (evaluations not timed), the number of
+    updates and the final test accuracy.
     """
     generator = torch.Generator().manual_seed(seed)
     W = torch.zeros(d, k, dtype=torch.float64, device=device)
     b = torch.zeros(k, dtype=torch.float64, device=device)
     optimizer = SGD([W, b], lr=lr)
     losses, seconds, updates = [loss_and_grad(W, b, X_train, y_train)[0].item()], [], 0
-    by_update = {}  # updates -> training loss, at powers of two (not timed)
+    by_update = {}  # updates -> training loss, at powers of two (evaluated with the clock stopped)
     for _ in range(epochs):
-        start = time.perf_counter()
+        elapsed, start = 0.0, time.perf_counter()
         order = torch.randperm(n, generator=generator)
         for i in range(0, n, batch_size):
             batch = order[i : i + batch_size]
             _, W.grad, b.grad = loss_and_grad(W, b, X_train[batch], y_train[batch])
             optimizer.step()
             updates += 1
-            if updates & (updates - 1) == 0:  # a power of two
+            if updates & (updates - 1) == 0:  # a power of two: stop the clock, evaluate, restart it
+                dev.synchronize(device)
+                elapsed += time.perf_counter() - start
                 by_update[updates] = loss_and_grad(W, b, X_train, y_train)[0].item()
+                start = time.perf_counter()
         dev.synchronize(device)
-        seconds.append(time.perf_counter() - start)
+        seconds.append(elapsed + time.perf_counter() - start)  # the updates only, not the evaluations
         losses.append(loss_and_grad(W, b, X_train, y_train)[0].item())
     accuracy = ((X_test @ W + b).argmax(1) == y_test).double().mean().item()
     return {"losses": losses, "by_update": by_update, "seconds": seconds, "updates": updates, "accuracy": accuracy}
@@ -189,13 +230,19 @@ for name, (B, lr) in variants.items():
 print("training loss after 1, 2 and 4 updates: " + "; ".join(
     f"{name} " + ", ".join(f"{r['by_update'][u]:.4f}" for u in (1, 2, 4)) for name, r in runs.items()))
 
+# %% [markdown]
+# The clock in `train` runs only while the updates do: the full-data loss evaluations that record
+# the curves (after each epoch and after 1, 2, 4, ... updates) happen with it stopped. Each epoch is
+# timed on its own, and the cell below uses the median of the five, so that one interruption by
+# another program does not move the result.
+
 # %% tags=["nbval-ignore-output"]
 # output varies between runs: timings
 for name, r in runs.items():
-    per_epoch = sum(r["seconds"]) / epochs
+    per_epoch = statistics.median(r["seconds"])
     below = [e for e, loss in enumerate(r["losses"]) if loss < 0.3]
-    reached = f"loss < 0.3 after {sum(r['seconds'][: below[0]]) * 1e3:.0f} ms" if below else "loss never < 0.3"
-    print(f"{name:>10}: {per_epoch * 1e3:7.1f} ms per epoch, {per_epoch / (r['updates'] / epochs) * 1e6:7.1f} us per update; {reached}")
+    reached = f"loss < 0.3 after {below[0]} epoch(s), about {below[0] * per_epoch * 1e3:.0f} ms" if below else "loss never < 0.3"
+    print(f"{name:>10}: {per_epoch * 1e3:7.2f} ms per epoch, {per_epoch / (r['updates'] / epochs) * 1e6:7.1f} us per update; {reached}")
 
 # %%
 fig, (ax_epoch, ax_update) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
@@ -332,7 +379,9 @@ ax.legend(ncol=2)
 plt.show()
 
 # %% [markdown]
-# The four regimes show up side by side:
+# Three of the four regimes of the learning objectives show up side by side; the fourth,
+# divergence, softmax regression never reaches in this sweep (see below, where a quadratic loss
+# does):
 #
 # * **too small** ($10^{-3}$): every step is safe, but after ten epochs the loss has barely
 #   fallen from 2.30 to 1.65;
@@ -349,7 +398,7 @@ plt.show()
 # about the machine, not about gradient descent, and the course never prints them.
 #
 # Softmax regression forgives a lot: its curvature shrinks as the predictions saturate, so even
-# wild runs come back. A quadratic loss forgives nothing, and there the boundary can be computed
+# wild runs come back, and none of the six learning rates diverges. A quadratic loss forgives nothing, and there the boundary can be computed
 # exactly.
 #
 # ### Divergence, exactly
@@ -404,6 +453,129 @@ for fraction in (0.1, 0.5, 0.99, 1.01, 1.5):
 # threshold, the smallest rate (0.1 x 2/L) is still behind after 300 steps (0.1549 against 0.1532):
 # the flat directions of the Hessian, not the steep one, set the pace there. Chapter 2 finds the
 # best step size from both ends of the spectrum, and shows how momentum beats it.
+#
+# ## A constant step never settles: the noise floor
+#
+# The quadratic above was fitted with the full gradient, which vanishes at the minimum: there
+# gradient descent stops. A mini-batch gradient does not vanish there. At the minimum $\theta^*$ the
+# mean gradient is zero but each batch's is not, so SGD with a constant step keeps being kicked
+# away, and the pull of the curvature brings it back: the loss settles *above* the minimum, at a
+# level set by the step size and the noise.
+#
+# How high? Write $e_t = \theta_t - \theta^*$ on a quadratic with Hessian $H$. One step is
+# $e_{t+1} = (I - \eta H)\,e_t - \eta\,\xi_t$, with a noise $\xi_t$ of mean zero and covariance
+# $\Sigma / B$ for a batch of $B$ examples drawn at random ($\Sigma$: the covariance of a single
+# example's gradient at $\theta^*$). In the stationary state the covariance $C$ of $e_t$ satisfies
+# $C = (I - \eta H)\,C\,(I - \eta H) + \eta^2 \Sigma / B$; dropping the term of order $\eta^2 HCH$
+# leaves $HC + CH = \eta\,\Sigma / B$. Its trace gives $\operatorname{tr}(HC) = \eta\,\sigma^2 / (2B)$,
+# with $\sigma^2 = \operatorname{tr}\Sigma = \frac1n \sum_i \lVert g_i(\theta^*) \rVert^2$ the spread of the
+# per-example gradients at the minimum (the same $\sigma^2$ as in the gradient-noise section), and
+# the excess loss is
+#
+# $$
+# \mathbb{E}\,J(\theta_t) - J(\theta^*) = \tfrac12 \operatorname{tr}(HC) \approx \frac{\eta\,\sigma^2}{4B}:
+# $$
+#
+# proportional to the step size, inversely proportional to the batch size, whatever the Hessian
+# (to first order in $\eta$; the dropped term, and the noise growing as $\theta$ moves off
+# $\theta^*$, raise it a little).
+#
+# A check on a noisy linear regression small enough to run 256 independent SGD chains at once:
+# $m = 1{,}000$ examples with 8 features (curvatures between about 0.24 and 0.94), targets with
+# noise, the squared error as the loss. Every chain starts *at* the minimum, draws batches with
+# replacement (so that successive batches are independent, as the derivation assumes), and runs
+# $32/\eta$ steps; the excess loss is averaged over the second half of the steps and over the
+# chains.
+
+# %%
+generator = torch.Generator().manual_seed(0)
+m, p = 1000, 8  # examples and features of a noisy linear regression
+X_lin = torch.randn(m, p, generator=generator, dtype=torch.float64) * torch.linspace(1.0, 0.25, p, dtype=torch.float64).sqrt()
+y_lin = X_lin @ torch.randn(p, generator=generator, dtype=torch.float64) + 0.5 * torch.randn(m, generator=generator, dtype=torch.float64)
+H = X_lin.T @ X_lin / m  # the Hessian of J(theta) = |X theta - y|^2 / (2 m)
+theta_star = torch.linalg.solve(H, X_lin.T @ y_lin / m)
+residual_star = X_lin @ theta_star - y_lin
+sigma2_star = (X_lin * residual_star[:, None]).square().sum(1).mean().item()  # (1/m) sum_i ||g_i(theta*)||^2
+h_all = torch.linalg.eigvalsh(H)
+print(f"curvatures from {h_all.min().item():.2f} to {h_all.max().item():.2f}; sigma^2 at the minimum = {sigma2_star:.4f}")
+
+chains = 256
+
+
+def excess_loss_trace(lr_at, batch_size, steps, seed=0):
+    """Mean over `chains` SGD runs, started at theta*, of J(theta_t) - J(theta*) after each step t.
+
+    `lr_at(t)` is the step size of step t; batches are drawn with replacement.
+    """
+    rows = torch.randint(0, m, (steps, chains, batch_size), generator=torch.Generator().manual_seed(seed))
+    error = torch.zeros(chains, p, 1, dtype=torch.float64)  # e = theta - theta*, one column per chain
+    trace = torch.empty(steps, dtype=torch.float64)
+    for t in range(steps):
+        x_B = X_lin[rows[t]]  # chains x B x p
+        residual_B = torch.baddbmm(residual_star[rows[t]].unsqueeze(-1), x_B, error)  # x^T theta - y = x^T e + r*
+        g_B = torch.bmm(x_B.transpose(1, 2), residual_B) / batch_size  # the mini-batch gradient
+        error -= lr_at(t) * g_B
+        trace[t] = 0.5 * ((H @ error) * error).sum() / chains  # J(theta) - J(theta*) = e^T H e / 2
+    return trace
+
+
+settings = [(1, 0.02), (4, 0.02), (16, 0.02), (4, 0.05), (4, 0.1)]  # (B, eta)
+print(f"{'B':>3} {'eta':>5} {'measured excess loss':>21} {'eta sigma^2 / (4B)':>19} {'ratio':>6}")
+floor_ratios = []
+for B, lr in progress(settings, desc="noise floor"):
+    steps = round(32 / lr)
+    measured = excess_loss_trace(lambda t: lr, B, steps)[steps // 2 :].mean().item()
+    predicted = lr * sigma2_star / (4 * B)
+    floor_ratios.append(measured / predicted)
+    print(f"{B:>3} {lr:>5} {measured:>21.3g} {predicted:>19.3g} {measured / predicted:>6.3f}")
+
+# %% [markdown]
+# The floor follows the prediction: four times the batch, a quarter of the excess loss
+# (0.00668, 0.00159, 0.000393 at $\eta = 0.02$); five times the step, five and a half times the
+# excess loss (0.00159 at $\eta = 0.02$, 0.00872 at $\eta = 0.1$, with $B = 4$). The measured values
+# sit above the first-order formula, by 1 % to 12 % (ratios 1.008 to 1.118), the more so the larger
+# $\eta$ and $\eta / B$, as the dropped terms predict. Only the ratio $\eta / B$ enters the
+# formula: halving the step lowers the floor exactly as much as doubling the batch. The first keeps
+# the cost of a step and slows the progress towards the floor, the second keeps the pace and doubles
+# the cost of a step. (Chapter 12 meets this ratio again, in the rule that scales the learning rate
+# with the batch.)
+#
+# ### Robbins and Monro: shrinking the step
+#
+# A constant step therefore never reaches the minimum; to get there the step must shrink. Robbins
+# and Monro {cite}`robbins1951stochastic` gave conditions on a schedule $\eta_t$ under which
+# stochastic approximation converges:
+#
+# $$
+# \sum_{t=1}^{\infty} \eta_t = \infty, \qquad \sum_{t=1}^{\infty} \eta_t^2 < \infty.
+# $$
+#
+# The first lets the iterates travel any distance, however far the start: steps that shrink so
+# fast that their sum is finite stop short of the minimum. The second bounds the noise: the
+# noise a step injects has variance proportional to $\eta_t^2$, and its total stays finite.
+# $\eta_t = \eta_0 / (1 + t/\tau)$ satisfies both (a harmonic series diverges, the sum of
+# its squares does not); a constant step fails the second, and $\eta_0\,2^{-t}$ fails the first.
+# The same chains with $\eta_0 = 0.1$, $B = 4$, a constant step against $\eta_t = \eta_0 \tau /
+# (\tau + t)$ with $\tau = 100$, the excess loss averaged over the last tenth of the steps up to
+# $t$:
+
+# %%
+lr0, tau, B, steps = 0.1, 100, 4, 4000
+constant = excess_loss_trace(lambda t: lr0, B, steps)
+decaying = excess_loss_trace(lambda t: lr0 * tau / (tau + t), B, steps)
+print(f"{'t':>5} {'constant step':>14} {'eta_t = eta_0 tau/(tau + t)':>28} {'floor of the current step':>26}")
+for t in (500, 1000, 2000, 4000):
+    window = slice(t - t // 10, t)
+    floor_now = lr0 * tau / (tau + t) * sigma2_star / (4 * B)
+    print(f"{t:>5} {constant[window].mean().item():>14.3g} {decaying[window].mean().item():>28.3g} {floor_now:>26.3g}")
+
+# %% [markdown]
+# The constant step sits at its floor (0.0087) from the start to the end; the decaying step keeps
+# going down, roughly halving whenever $t$ doubles, a little above the floor $\eta_t \sigma^2 / (4B)$
+# of the step it has reached (it lags the floor because the iterates take time to follow a falling
+# step). The price is speed early on: a shrinking step also slows the deterministic part of the
+# progress, which is why practice uses schedules that keep the step large for a while and then
+# decay it (step decay, cosine, warm restarts). Chapter 5 compares them.
 #
 # ## Explore: learning rate and batch size
 #
@@ -494,9 +666,13 @@ check.contraction_factor(solution, lr=0.05, condition_number=10)
 # * On a quadratic, gradient descent converges exactly when $\eta < 2/L$; the digits' squared-error
 #   fit diverges 1 % above that line and converges 1 % below it. Cross-entropy is more forgiving,
 #   but a too-large rate still makes the loss jump above its starting value.
+# * With a constant step, SGD does not converge: it settles at an excess loss of about
+#   $\eta\sigma^2/(4B)$, measured within 12 % of the formula. A step that shrinks with
+#   $\sum_t \eta_t = \infty$ and $\sum_t \eta_t^2 < \infty$ (Robbins-Monro) gets below any floor;
+#   chapter 5 turns this into practical schedules.
 #
 # ## References
 #
 # {cite}`ranjan2018efficient` (section II-A), {cite}`ruder2016overview` (the three variants),
-# {cite}`robbins1951stochastic` (stochastic approximation), {cite}`bottou2012stochastic` (practical
+# {cite}`robbins1951stochastic` (stochastic approximation, and the conditions on the step sizes), {cite}`bottou2012stochastic` (practical
 # SGD), {cite}`bengio2012practical` (batch size and learning rate in practice).

@@ -24,17 +24,21 @@
 # of momentum on a quadratic in closed form, compares it with the measured rate, and reads the
 # best step size and momentum off the condition number
 # {cite}`polyak1964some,goh2017momentum`. Nesterov's variant {cite}`nesterov1983method` follows,
-# in Sutskever et al.'s form {cite}`sutskever2013importance`, which PyTorch reparameterises.
+# in Sutskever et al.'s form {cite}`sutskever2013importance`, which PyTorch reparameterises, with
+# the tuning and the guarantee of Nesterov's textbook {cite}`nesterov2004introductory`.
 #
 # **Learning objectives.** After this chapter you can
 #
 # 1. write SGD's momentum buffer as a weighted sum of past gradients and say what it does to the
 #    mean and the noise of the step;
-# 2. show that PyTorch's momentum update is Polyak's heavy-ball method;
+# 2. show that PyTorch's momentum update is Polyak's heavy-ball method at a constant learning
+#    rate, and what changes when the learning rate changes;
 # 3. compute the convergence rate of gradient descent and of momentum on a quadratic from a
 #    $2 \times 2$ matrix, and the best step size and momentum from the condition number $\kappa$;
 # 4. explain Nesterov's look-ahead, and why PyTorch's formula, which never evaluates a gradient
-#    at a look-ahead point, is the same method.
+#    at a look-ahead point, is the same method;
+# 5. tell what momentum does beyond lengthening the step, by comparing methods at an equal
+#    effective step $\eta/(1-\mu)$.
 
 # %%
 import math
@@ -137,6 +141,53 @@ for _ in range(steps):
     heavy_ball.append(current)
 gap = (run.points - torch.stack(heavy_ball)).abs().max().item()
 print(f"SGD(momentum=0.9) and the heavy-ball recursion agree to 1e-12 over {steps} steps: {gap < 1e-12}")
+
+# %% [markdown]
+# The subtraction used one $\eta$ for both updates. With a schedule, PyTorch multiplies the whole
+# buffer by the learning rate *of the current step*, $\theta_t = \theta_{t-1} - \eta_t b_t$, and
+# the same subtraction gives
+#
+# $$
+# \theta_{t+1} = \theta_t - \eta_t\,\nabla f(\theta_t) + \mu\,\frac{\eta_t}{\eta_{t-1}}\,(\theta_t - \theta_{t-1}):
+# $$
+#
+# a heavy ball whose momentum on the displacement is $\mu\,\eta_t/\eta_{t-1}$, not $\mu$. When the
+# learning rate drops tenfold, the displacement built up so far is cut tenfold at once; in the
+# heavy ball (and in Sutskever et al.'s form, where $\eta$ multiplies only the new gradient) it
+# keeps its full weight and fades at the rate $\mu$. PyTorch's momentum is the heavy ball only at
+# a constant learning rate. A check with the step size cut from $10^{-3}$ to $10^{-4}$ after 150
+# steps:
+
+# %%
+def lr_at(t):
+    return 1e-3 if t < 150 else 1e-4
+
+
+theta = torch.tensor(rosenbrock.start, dtype=torch.float64)
+optimizer = SGD([theta], lr=lr_at(0), momentum=mu)
+pytorch_form = [theta.clone()]
+for t in range(steps):
+    optimizer.param_groups[0]["lr"] = lr_at(t)
+    theta.grad = rosenbrock.grad(theta)
+    optimizer.step()
+    pytorch_form.append(theta.clone())
+pytorch_form = torch.stack(pytorch_form)
+
+
+def heavy_ball_path(momentum_of_step):
+    """theta_{t+1} = theta_t - lr_t grad f(theta_t) + momentum_of_step(t) (theta_t - theta_{t-1})."""
+    previous = current = torch.tensor(rosenbrock.start, dtype=torch.float64)
+    path = [current]
+    for t in range(steps):
+        previous, current = current, current - lr_at(t) * rosenbrock.grad(current) + momentum_of_step(t) * (current - previous)
+        path.append(current)
+    return torch.stack(path)
+
+
+fixed = (pytorch_form - heavy_ball_path(lambda t: mu)).abs().max().item()
+rescaled = (pytorch_form - heavy_ball_path(lambda t: mu * lr_at(t) / lr_at(t - 1) if t > 0 else mu)).abs().max().item()
+print(f"with the schedule: heavy ball with momentum mu agrees to 1e-12: {fixed < 1e-12} (largest gap {fixed:.3g})")
+print(f"with the schedule: heavy ball with momentum mu * lr_t / lr_(t-1) agrees to 1e-12: {rescaled < 1e-12}")
 
 # %% [markdown]
 # ## Why momentum helps: the quadratic, exactly
@@ -257,7 +308,8 @@ print(f"formula:      lr = {best_lr:.4f}, momentum = {best_mu:.2f}, rate {predic
 
 fig, ax = plt.subplots(figsize=FIGSIZE)
 image = ax.pcolormesh(lr_grid, mu_grid, np.minimum(grid, 1.0), cmap="viridis_r", shading="auto")
-ax.contour(lr_grid, mu_grid, grid, levels=[0.85, 0.9, 0.95, 0.99], colors="white", linewidths=0.7)
+rate_lines = ax.contour(lr_grid, mu_grid, grid, levels=[0.85, 0.9, 0.95, 0.99], colors="white", linewidths=0.7)
+ax.clabel(rate_lines, inline=True, fontsize=7, fmt=lambda rate: f"{rate:g}")
 ax.plot(best_lr, best_mu, marker="*", color=PALETTE["vermillion"], markersize=14, label="formula's optimum")
 ax.axvline(2 / (q100.mu + q100.L), color=PALETTE["orange"], ls="--", lw=1, label="best gradient-descent step")
 fig.colorbar(image, ax=ax, label="rate (capped at 1)")
@@ -266,7 +318,8 @@ ax.legend(loc="lower left", fontsize=8)
 plt.show()
 
 # %% [markdown]
-# The grid's best point lies within one grid cell of the formula's optimum, which is better still
+# (The white lines are labelled with the rate they trace.) The grid's best point lies within one
+# grid cell of the formula's optimum, which is better still
 # (0.8182 against the grid's 0.8246: the optimum is a sharp corner between grid points). The
 # picture shows its shape: the fast region is a narrow ridge. With momentum the best step size is larger than gradient descent could ever
 # use (its limit is $2/L = 0.02$; momentum stays stable up to $2(1+\mu)/L$), and too much
@@ -305,11 +358,12 @@ print(f"SGD(nesterov=True) follows theta + mu * v of the look-ahead form to 1e-1
 # %% [markdown]
 # On the quadratic, Nesterov's method is again a linear recursion: with $y_t = \theta_t +
 # \mu(\theta_t - \theta_{t-1})$ and $\theta_{t+1} = y_t - \eta h y_t$, the matrix is
-# $\begin{pmatrix}(1+\mu)(1-\eta h) & -\mu(1-\eta h)\\ 1 & 0\end{pmatrix}$. Its classic tuning,
-# $\eta = 1/L$ and $\mu = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)$, gives $\rho = 1 - 1/\sqrt\kappa$:
-# the same $\sqrt\kappa$ scaling as the heavy ball, with a somewhat larger constant. Its advantage
-# is robustness: unlike the heavy ball, it keeps an accelerated rate on every convex function
-# with curvature between $h_{\min}$ and $L$, not just quadratics.
+# $\begin{pmatrix}(1+\mu)(1-\eta h) & -\mu(1-\eta h)\\ 1 & 0\end{pmatrix}$. Its classic tuning for
+# strongly convex functions, $\eta = 1/L$ and $\mu = (\sqrt L - \sqrt{h_{\min}})/(\sqrt L +
+# \sqrt{h_{\min}}) = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)$, is the constant-step scheme of Nesterov's
+# textbook {cite}`nesterov2004introductory` (section 2.2); on a quadratic it gives
+# $\rho = 1 - 1/\sqrt\kappa$: the same $\sqrt\kappa$ scaling as the heavy ball, with a somewhat
+# larger constant.
 
 # %%
 print(f"{'kappa':>6} {'method':>17} {'lr':>8} {'momentum':>9} {'predicted rate':>15} {'measured':>9} {'steps to 1e-6':>14} {'1 - 1/sqrt(kappa)':>18}")
@@ -326,6 +380,44 @@ for kappa in (10, 100, 1000):
 # slower, for the same double-eigenvalue reason). Against the best heavy ball, Nesterov with this
 # tuning needs more steps on a quadratic (42, 154 and 507 against 27, 93 and 315), but far fewer
 # than gradient descent (69, 691, and more than 3,000).
+#
+# ### Off the quadratic: a guarantee, and a counterexample
+#
+# Nesterov's advantage is robustness. His textbook proves that with this tuning the gap
+# $f(\theta_t) - f^*$ shrinks like $(1 - 1/\sqrt\kappa)^t$ (times a constant set by the start) on
+# *every* smooth, strongly convex function whose curvature lies between $h_{\min}$ and $L$, not
+# just on quadratics {cite}`nesterov2004introductory`. The heavy ball has no such guarantee: its
+# tuning comes from the quadratic alone, and Lessard, Recht and Packard {cite}`lessard2016analysis`
+# give a one-dimensional convex function with curvature between 1 and 25 on which the heavy ball,
+# tuned for $\kappa = 25$, does not converge. Its gradient is $25\theta$ below 1, $\theta + 24$
+# between 1 and 2, and $25\theta - 24$ above (three quadratic pieces joined smoothly, minimum at 0).
+# Both methods, with their textbook tunings for $h_{\min} = 1$ and $L = 25$, from $\theta = 3.3$:
+
+# %%
+def piecewise_gradient(theta):
+    """Gradient of Lessard, Recht & Packard's counterexample: curvature 25, then 1, then 25."""
+    return 25 * theta if theta < 1 else (theta + 24 if theta < 2 else 25 * theta - 24)
+
+
+L_pw, h_pw = 25.0, 1.0
+sk = math.sqrt(L_pw / h_pw)
+lr_hb, mu_hb = 4 / (math.sqrt(L_pw) + math.sqrt(h_pw)) ** 2, ((sk - 1) / (sk + 1)) ** 2  # the quadratic-optimal heavy ball
+lr_nag, mu_nag = 1 / L_pw, (sk - 1) / (sk + 1)  # Nesterov's constant-step scheme
+theta_hb = previous_hb = theta_nag = previous_nag = 3.3
+hb_path = []
+for t in range(1006):
+    previous_hb, theta_hb = theta_hb, theta_hb - lr_hb * piecewise_gradient(theta_hb) + mu_hb * (theta_hb - previous_hb)
+    look_ahead_point = theta_nag + mu_nag * (theta_nag - previous_nag)
+    previous_nag, theta_nag = theta_nag, look_ahead_point - lr_nag * piecewise_gradient(look_ahead_point)
+    hb_path.append(theta_hb)
+print(f"heavy ball (lr = {lr_hb:.4f}, momentum = {mu_hb:.4f}), steps 1001 to 1006: " + ", ".join(f"{x:.4f}" for x in hb_path[-6:]))
+print(f"Nesterov (lr = {lr_nag:.4f}, momentum = {mu_nag:.4f}): |theta| after 1006 steps below 1e-12: {abs(theta_nag) < 1e-12}")
+
+# %% [markdown]
+# After a thousand steps the heavy ball still circles through the same three points (2.1159,
+# 0.6465, -1.8024, and again), a cycle of period three that it never leaves; Nesterov's method, on
+# the same function from the same start, has converged. On quadratics
+# the heavy ball is the faster of the two; on everything else, only Nesterov's rate is guaranteed.
 #
 # ## Trajectories on the test surfaces
 #
@@ -351,7 +443,7 @@ for name, step_size in step_sizes.items():
 
 fig, axes = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
 for ax, name in zip(axes, ("rosenbrock", "saddle")):
-    plot_contours(ax, SURFACES[name])
+    plot_contours(ax, SURFACES[name], label_every=4)  # every fourth line labelled with its f - f*
     for method, width in zip(methods, (3.5, 1.2, 1.2)):  # gradient descent drawn wide, underneath
         pts = surface_runs[(name, method)].points
         ax.plot(pts[:, 0], pts[:, 1], color=colours[method], lw=width, label=method)
@@ -370,7 +462,48 @@ plt.show()
 # $y = 10^{-3}$. With momentum the ball keeps rolling and reaches a minimum at $(0, \pm 1)$. On
 # Beale's surface momentum gains two orders of magnitude; on Himmelblau's function, started in a
 # wide, well-conditioned basin, all three converge to $(3, 2)$ and momentum only polishes digits. (A gap below $10^{-10}$ is
-# printed as such: its digits would be those of float64 rounding, which differ between CPUs.)
+# printed as such: its digits would be those of float64 rounding, which differ between CPUs. The
+# numbers on the contour lines are their values of $f - f^*$.)
+#
+# ### The same comparison at an equal effective step
+#
+# The comparison above gives every method the same $\eta$, but along a direction where the
+# gradient changes slowly, momentum multiplies the step by $1/(1-\mu)$, ten for $\mu = 0.9$: part
+# of its lead may just be a longer step. Two ways to equalise the *effective* step
+# $\eta/(1-\mu)$: gradient descent with ten times the step, and the momentum methods with a tenth
+# of it.
+
+# %%
+effective = {
+    "GD at lr / (1 - 0.9)": lambda step_size: dict(lr=step_size / (1 - 0.9)),
+    "momentum at lr (1 - 0.9)": lambda step_size: dict(lr=step_size * (1 - 0.9), momentum=0.9),
+    "Nesterov at lr (1 - 0.9)": lambda step_size: dict(lr=step_size * (1 - 0.9), momentum=0.9, nesterov=True),
+}
+print(f"{'surface':>11} " + " ".join(f"{m:>26}" for m in effective))
+for name, step_size in step_sizes.items():
+    s = SURFACES[name]
+    row = []
+    for method, options in effective.items():
+        r = optimize(s, lambda p: SGD(p, **options(step_size)), n_steps=300)
+        gap = r.values[-1].item() - s.min_value
+        row.append(r.message[:26] if r.diverged else ("f - f* < 1e-10" if gap < 1e-10 else f"f - f* = {gap:.2e}"))
+    print(f"{name:>11} " + " ".join(f"{cell:>26}" for cell in row))
+
+# %% [markdown]
+# Read the two tables together. At a tenth of the step, momentum and Nesterov end close to where
+# gradient descent ends at the full step on the Rosenbrock surface (5.06 and 5.08 against 5.05)
+# and on the saddle (0.252 and 0.253 against 0.254), somewhat behind it on Beale's surface (0.712
+# and 0.700 against 0.624), and ahead of it on Himmelblau's ($2.08 \times 10^{-8}$ and
+# $1.15 \times 10^{-7}$ against $5.01 \times 10^{-6}$). Conversely, gradient descent given the full
+# effective step matches momentum on Beale's surface (0.00747 against 0.00701), on the saddle and
+# on Himmelblau's function (both below $10^{-10}$). On the gentle surfaces, then, most of what
+# momentum gained in the first table is the longer step. The exception is the one that matters: on the Rosenbrock valley gradient
+# descent *cannot* take the longer step. Its steep walls make ten times $10^{-3}$ unstable, and the
+# run diverges within a few steps, while momentum at $10^{-3}$ travels with the long effective
+# step along the gently sloping floor and keeps the short one across the steep walls, where the
+# gradient changes sign from step to step and the buffer averages it away. That is the
+# ill-conditioned case the quadratic analysis was about: the largest stable step is set by the
+# steepest curvature, the progress by the flattest.
 #
 # ## Explore: step size and momentum
 #
@@ -389,7 +522,7 @@ def explore(kappa=100, lr_times_L=3.3, momentum=0.67, nesterov=False):
     rho = predicted_rate(lr, momentum, q.curvatures.tolist(), nesterov)
     r = optimize(q, lambda p: SGD(p, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0), start=(1.0, 1.0), n_steps=300)
     fig, (ax_path, ax_rate) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
-    plot_contours(ax_path, q)
+    plot_contours(ax_path, q, label_every=4)
     pts = r.points[: 60 + 1]  # the first 60 steps
     ax_path.plot(pts[:, 0], pts[:, 1], marker=".", markersize=3, color=PALETTE["vermillion"], lw=1)
     norms = r.points.norm(dim=1)
@@ -473,17 +606,27 @@ check.gd_steps_to_shrink(solution, condition_number=100, factor=1e-6)
 # * SGD's momentum buffer is a geometrically weighted sum of past gradients: it lengthens steps
 #   along consistent directions by up to $1/(1-\mu)$ and averages noise down by
 #   $\sqrt{(1-\mu)/(1+\mu)}$.
-# * PyTorch's momentum is Polyak's heavy ball, and `nesterov=True` is Nesterov's look-ahead method
-#   written in terms of the look-ahead point; both were checked to $10^{-12}$.
+# * PyTorch's momentum is Polyak's heavy ball at a constant learning rate (with a schedule, its
+#   momentum on the displacement becomes $\mu\,\eta_t/\eta_{t-1}$), and `nesterov=True` is
+#   Nesterov's look-ahead method written in terms of the look-ahead point; all three checked to
+#   $10^{-12}$.
 # * On a quadratic the rate is the spectral radius of a $2 \times 2$ matrix. Gradient descent
 #   reaches $(\kappa-1)/(\kappa+1)$ at best, the heavy ball $(\sqrt\kappa-1)/(\sqrt\kappa+1)$ with
 #   $\eta = 4/(\sqrt L + \sqrt{h_{\min}})^2$ and $\mu = \big((\sqrt\kappa-1)/(\sqrt\kappa+1)\big)^2$, and
 #   the measured rates match.
 # * Too much momentum is as harmful as too little: beyond the ridge the rate is $\sqrt\mu$.
+# * Off the quadratic, only Nesterov's tuning comes with a guaranteed accelerated rate (on smooth,
+#   strongly convex functions); the heavy ball can cycle for ever on a convex function with
+#   $\kappa = 25$.
+# * Compared at an equal effective step $\eta/(1-\mu)$, most of momentum's gain on gentle surfaces
+#   is the longer step; its real gain is on ill-conditioned ones such as the Rosenbrock valley,
+#   where gradient descent cannot take that step without diverging.
 #
 # ## References
 #
 # {cite}`ranjan2018efficient` (section II-A), {cite}`ruder2016overview`, {cite}`polyak1964some`
 # (the heavy ball), {cite}`nesterov1983method` (accelerated gradient),
+# {cite}`nesterov2004introductory` (its constant-step tuning for strongly convex functions, and its
+# rate guarantee), {cite}`lessard2016analysis` (the heavy ball's counterexample),
 # {cite}`sutskever2013importance` (momentum in deep learning, and the form PyTorch uses),
 # {cite}`goh2017momentum` (the quadratic analysis, interactively).

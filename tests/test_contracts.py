@@ -128,6 +128,7 @@ PROBES = [
     ("plot_contours(n=10**6)", lambda: surfaces.plot_contours(None, surfaces.Rosenbrock(), n=10**6), ValueError, "n"),
     ("plot_contours(n=1)", lambda: surfaces.plot_contours(None, surfaces.Rosenbrock(), n=1), ValueError, "n"),
     ("plot_contours(levels='25')", lambda: surfaces.plot_contours(None, surfaces.Rosenbrock(), levels="25"), TypeError, "levels"),
+    ("plot_contours(label_every=-1)", lambda: surfaces.plot_contours(None, surfaces.Rosenbrock(), label_every=-1), ValueError, "label_every"),
     # -- memory and hardware helpers
     ("make_mlp([40000] * 42)", lambda: memory.make_mlp([40000] * 42), ValueError, "make_mlp"),
     ("make_mlp('784')", lambda: memory.make_mlp("784"), TypeError, "widths"),

@@ -37,6 +37,7 @@ FROM_ELSEWHERE: dict[str, dict[str, str]] = {
     },
     "00_why_training_is_expensive": {
         "2.11": "the PyTorch version of the H200 run (README, 'The GPU toggle')",
+        "13": "the number of the last chapter in the course plan (shared COURSE.md), in the course map's table",
         **dict.fromkeys(["5.05", "1.16", "1.15"], "printed by this cell on the NVIDIA H200 when chapter 0 ran as a "
                         "script with EFFDNN_DEVICE=cuda (an earlier session's closing note); CI has no GPU"),
     },

@@ -178,3 +178,14 @@ def test_plot_contours_draws_every_surface(name):
     plot_contours(ax, SURFACES[name])
     assert ax.get_title() == SURFACES[name].name
     plt.close(fig)
+
+
+def test_plot_contours_labels_every_kth_line():
+    fig, ax = plt.subplots()
+    plot_contours(ax, SURFACES["rosenbrock"], n=40, levels=12, label_every=4)
+    assert len(ax.texts) >= 1  # the gap's value written on some lines
+    fig2, ax2 = plt.subplots()
+    plot_contours(ax2, SURFACES["rosenbrock"], n=40, levels=12)
+    assert len(ax2.texts) == 0
+    plt.close(fig)
+    plt.close(fig2)
