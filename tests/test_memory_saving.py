@@ -222,3 +222,23 @@ def test_fused_adam_compiled_matches_torch():
             ref, got = _adam_runs(({"weight_decay": wd, "decoupled_weight_decay": decoupled},
                                    {"fused": True, "weight_decay": wd, "decoupled_weight_decay": decoupled}))
             assert all(torch.allclose(a, b, rtol=1e-6, atol=1e-7) for a, b in zip(ref, got))
+
+
+def test_widget_prediction_and_measurement_agree_on_the_exact_terms():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from effdnn_lib.memory import mlp_memory
+    from effdnn_lib.widgets import measure_step, plot_step_budget, predict_step
+
+    pred = predict_step(32, 3, 64, "float32", 1, 2, throughput_flops=1e10, bandwidth_bytes=1e10)
+    widths = [64, 32, 32, 32, 10]
+    fixed = mlp_memory(widths, 1, "adam")
+    assert pred["memory"]["parameters"] == fixed.parameters and pred["memory"]["gradients"] == fixed.gradients
+    assert abs(pred["memory"]["optimizer_state"] - fixed.optimizer_state) <= 4 * 2 * len(widths)  # step counters aside
+    meas = measure_step(32, 3, 64, "float32", 1, 2, repeats=1)
+    assert meas["activations"] == pred["memory"]["activations"] == mlp_accumulation_memory(widths, 64, 2)
+    for segments, precision in ((3, "float32"), (1, "bfloat16")):
+        m = measure_step(32, 3, 64, precision, segments, 1, repeats=1)
+        assert m["activations"] > 0 and m["seconds"] > 0
+    assert plot_step_budget(pred, meas) is not None

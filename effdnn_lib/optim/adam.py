@@ -394,8 +394,8 @@ class Adam(_AdamFamily):
 
 class AdamW(Adam):
     """AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, ``theta <- theta - lr * lambda * theta``
-    before each Adam step. Same constructor and defaults as ``torch.optim.AdamW`` (``weight_decay=1e-2``); ``capturable``,
-    ``differentiable`` and ``fused`` are not offered."""
+    before each Adam step. Same constructor and defaults as ``torch.optim.AdamW`` (``weight_decay=1e-2``); ``fused=True``
+    as in :class:`Adam`; ``capturable`` and ``differentiable`` are not offered."""
 
     def __init__(
         self,
