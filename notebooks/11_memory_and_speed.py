@@ -139,19 +139,24 @@ with_bn = nn.Sequential(nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Lin
 print(f"with BatchNorm, k = 8: largest difference {max_grad_difference(with_bn, 8):.2g} (not rounding)")
 
 # %% [markdown]
-# Now memory against $k$. The prediction is chapter 0's count for a micro-batch of $B/k$; the
-# gradients do not shrink (they are the size of the weights), so the peak falls less than the
+# Now memory against $k$. The prediction is chapter 0's count for a micro-batch of $B/k$. The peak
+# adds the gradients, which do not shrink (they are the size of the weights), and the gradient
+# flowing back; the bound for it is the one of the checkpointing section below, with a single
+# segment (`mlp_checkpoint_memory(widths, B // k, None)`). So the peak falls less than the held
 # activations do.
 
 # %%
-print(f"{'k':>3} {'micro-batch':>11} {'held predicted':>15} {'held measured':>14} {'peak measured':>14}")
+print(f"{'k':>3} {'micro-batch':>11} {'held predicted':>15} {'held measured':>14} {'peak bound':>11} {'peak measured':>14}")
 accumulation_rows = []
 for k in (1, 2, 4, 8, 16):
     m = measure_step_memory(model, x, y, accumulation_steps=k)
     predicted = mlp_accumulation_memory(widths, batch_size, k)
+    peak_bound = mlp_checkpoint_memory(widths, batch_size // k, None).peak
     accumulation_rows.append((k, predicted, m))
-    print(f"{k:>3} {batch_size // k:>11} {predicted:>15,} {m.held_after_forward:>14,} {m.peak:>14,}")
-print(f"every prediction exact: {all(p == m.held_after_forward for _, p, m in accumulation_rows)}")
+    print(f"{k:>3} {batch_size // k:>11} {predicted:>15,} {m.held_after_forward:>14,} {peak_bound:>11,} {m.peak:>14,}")
+print(f"every prediction of the held bytes exact: {all(p == m.held_after_forward for _, p, m in accumulation_rows)}")
+print(f"peak, k = 16 against k = 1: {accumulation_rows[-1][2].peak / accumulation_rows[0][2].peak:.2f} "
+      f"(held: {accumulation_rows[-1][2].held_after_forward / accumulation_rows[0][2].held_after_forward:.4f})")
 
 # %% [markdown]
 # ## 2. Activation checkpointing
@@ -279,7 +284,9 @@ for (name, s), seconds in checkpoint_times.items():
 # saved, so the CNN's segments, which end in convolutions (a ReLU saves its own output, not its
 # input), skip their last convolution, and the MLP skips its final layer. The measured times rise
 # too, by an amount that depends on the machine and its load (the text quotes none of their
-# digits): recomputation is not free.
+# digits); for layers as small as these they can rise by more than the FLOPs say, because the
+# checkpoint's own bookkeeping (a hook on every saved tensor, a second pass through Python) costs
+# time as well. Recomputation is not free.
 #
 # ## 3. Mixed precision
 #
