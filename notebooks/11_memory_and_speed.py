@@ -284,9 +284,9 @@ for (name, s), seconds in checkpoint_times.items():
 # saved, so the CNN's segments, which end in convolutions (a ReLU saves its own output, not its
 # input), skip their last convolution, and the MLP skips its final layer. The measured times rise
 # too, by an amount that depends on the machine and its load (the text quotes none of their
-# digits); for layers as small as these they can rise by more than the FLOPs say, because the
-# checkpoint's own bookkeeping (a hook on every saved tensor, a second pass through Python) costs
-# time as well. Recomputation is not free.
+# digits): on a quiet machine `benchmarks/memory_techniques.py` finds a rise close to the FLOP
+# ratio, on a busy one it can be larger, since the checkpoint's own bookkeeping (a hook on every
+# saved tensor, a second pass through Python) costs time as well. Recomputation is not free.
 #
 # ## 3. Mixed precision
 #
