@@ -147,15 +147,17 @@ def adam_update_foreach(
 # ---- Adam fused: the same arithmetic as one compiled loop per tensor -------------------------
 
 
-def adam_kernel(param, grad, m, v, *, beta1, beta2, step_size, bias_correction2_sqrt, eps):
+def adam_kernel(param, grad, m, v, *, one_minus_beta1, beta2, one_minus_beta2, step_size, bias_correction2_sqrt, eps):
     """The element-wise heart of :func:`adam_update`, with the bias corrections already folded into
-    ``step_size = alpha / (1 - beta1^t)`` and ``bias_correction2_sqrt = sqrt(1 - beta2^t)``.
+    ``step_size = alpha / (1 - beta1^t)`` and ``bias_correction2_sqrt = sqrt(1 - beta2^t)``, and
+    ``1 - beta`` computed before rounding to the tensors' precision (as the eager update does: in
+    float32, ``1 - 0.999`` computed after rounding 0.999 is off by 1e-5).
 
     Eagerly, each line is a pass over memory (about a dozen reads and writes of a tensor's size).
     ``torch.compile`` fuses them into one loop that reads ``param, grad, m, v`` once and writes
     ``param, m, v`` once: 28 bytes per float32 parameter, the least any Adam step can move."""
-    m.lerp_(grad, 1 - beta1)  # m_t
-    v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v_t
+    m.lerp_(grad, one_minus_beta1)  # m_t
+    v.mul_(beta2).addcmul_(grad, grad, value=one_minus_beta2)  # v_t
     denom = (v.sqrt() / bias_correction2_sqrt).add_(eps)  # sqrt(v_hat) + eps
     param.addcdiv_(m, denom, value=-step_size)  # theta_t
 
@@ -213,7 +215,10 @@ def adam_update_fused(
             param.mul_(1 - lr * weight_decay)
         else:
             g = g.add(param, alpha=weight_decay)
-    scalars = dict(beta1=beta1, beta2=beta2, step_size=lr / (1 - beta1**t), bias_correction2_sqrt=(1 - beta2**t) ** 0.5, eps=eps)
+    scalars = dict(
+        one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2,
+        step_size=lr / (1 - beta1**t), bias_correction2_sqrt=(1 - beta2**t) ** 0.5, eps=eps,
+    )
     # 0-d float64 tensors, not Python floats: torch.compile would bake each float into the code and
     # compile again at every step (step_size changes with t); a tensor is an argument of the loop
     scalars = {k: torch.tensor(float(value), dtype=torch.float32 if param.dtype != torch.float64 else torch.float64, device=param.device) for k, value in scalars.items()}
