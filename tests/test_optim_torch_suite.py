@@ -115,6 +115,17 @@ def _configs():
 CONFIGS, SKIPPED = _configs()
 
 
+def _course_fused(case) -> bool:
+    """Adam and AdamW offer ``fused=True`` (the course's compiled step, chapter 11), except with amsgrad."""
+    name, _, kwargs, _ = case
+    others = [f for f in UNSUPPORTED if f != "fused" and kwargs.get(f)]
+    return name in ("Adam", "AdamW") and kwargs.get("fused") and not kwargs.get("amsgrad") and not others
+
+
+FUSED = [c for c in SKIPPED if _course_fused(c)]
+SKIPPED = [c for c in SKIPPED if not _course_fused(c)]
+
+
 def _ids(cases):
     return [f"{n}-{str(d)[6:]}-{desc}" for n, d, _, desc in cases]
 
@@ -198,6 +209,35 @@ def test_unsupported_features_are_refused(name, dtype, kwargs, desc):
         getattr(ours, name)(_make_params(dtype), **_kwargs(kwargs))
     with pytest.raises(RuntimeError):  # torch.optim's kind of error for an unsupported combination
         getattr(ours, name)(_make_params(dtype), **_kwargs(kwargs))
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["fallback", "compiled"])
+@pytest.mark.parametrize("name,dtype,kwargs,desc", FUSED, ids=_ids(FUSED))
+def test_course_fused_step_matches_torchs_fused_step(name, dtype, kwargs, desc, compiled, monkeypatch):
+    """``fused=True``: the compiled step (slow to compile: only with EFFDNN_TEST_COMPILE=1) agrees with
+    torch.optim's default step to the dtype's rounding (not to the bit: the compiled loop rounds in
+    its own order), and the fallback taken when compilation fails equals it to the bit. (torch's own
+    ``fused=True`` is not the reference: on these inputs it differs from torch's default step by 1e-2.)"""
+    import os
+    import warnings
+
+    import effdnn_lib.optim.adam as adam_module
+
+    if compiled and os.environ.get("EFFDNN_TEST_COMPILE") != "1":
+        pytest.skip("compiling takes 10-30 s: set EFFDNN_TEST_COMPILE=1")
+    if not compiled:
+        monkeypatch.setattr(adam_module, "_compiled_adam_kernel", False)  # as after a failed compilation
+    p_torch, p_ours = _make_params(dtype), _make_params(dtype)
+    unfused = {k: v for k, v in _kwargs(kwargs).items() if k != "fused"}
+    reference = _run(INFOS[name].optim_cls(p_torch, **unfused), p_torch, 0, 2 * STEPS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = _run(getattr(ours, name)(p_ours, **_kwargs(kwargs)), p_ours, 0, 2 * STEPS)
+    for a, b in zip(got, reference):
+        if compiled:
+            torch.testing.assert_close(a, b)
+        else:
+            assert torch.equal(a, b)
 
 
 BASE = [c for c in CONFIGS if c[1] == torch.float64 and not c[2].get("foreach")]

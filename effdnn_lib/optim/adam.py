@@ -52,10 +52,12 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_betas, check_flag, check_lr, check_non_negative, check_unsupported
-from ._base import CourseOptimizer, as_scalar, new_step_counter
+from ._checks import UnsupportedOption, check_betas, check_flag, check_lr, check_non_negative, check_unsupported
+from ._base import CourseOptimizer, as_scalar, new_step_counter, real, real_state
 
-__all__ = ["Adam", "AdamW", "Adamax", "adam_update", "adam_update_foreach", "adamax_update", "adamax_update_foreach"]
+__all__ = [
+    "Adam", "AdamW", "Adamax", "adam_update", "adam_update_foreach", "adam_update_fused", "adamax_update", "adamax_update_foreach",
+]
 
 
 # ---- Adam: the readable update, line by line after Algorithm 1 -------------------------------
@@ -142,6 +144,96 @@ def adam_update_foreach(
     torch._foreach_addcdiv_(params, ms, denom, [-lr / (1 - beta1**t) for t in ts])
 
 
+# ---- Adam fused: the same arithmetic as one compiled loop per tensor -------------------------
+
+
+def adam_kernel(param, grad, m, v, *, one_minus_beta1, beta2, one_minus_beta2, step_size, bias_correction2_sqrt, eps):
+    """The element-wise heart of :func:`adam_update`, with the bias corrections already folded into
+    ``step_size = alpha / (1 - beta1^t)`` and ``bias_correction2_sqrt = sqrt(1 - beta2^t)``, and
+    ``1 - beta`` computed before rounding to the tensors' precision (as the eager update does: in
+    float32, ``1 - 0.999`` computed after rounding 0.999 is off by 1e-5).
+
+    Eagerly, each line is a pass over memory (about a dozen reads and writes of a tensor's size).
+    ``torch.compile`` fuses them into one loop that reads ``param, grad, m, v`` once and writes
+    ``param, m, v`` once: 28 bytes per float32 parameter, the least any Adam step can move."""
+    m.lerp_(grad, one_minus_beta1)  # m_t
+    v.mul_(beta2).addcmul_(grad, grad, value=one_minus_beta2)  # v_t
+    denom = (v.sqrt() / bias_correction2_sqrt).add_(eps)  # sqrt(v_hat) + eps
+    param.addcdiv_(m, denom, value=-step_size)  # theta_t
+
+
+_compiled_adam_kernel = None  # compiled on first use; False once compilation has failed
+
+
+def _fused_kernel():
+    """``torch.compile(adam_kernel)``, compiled once for every size (``dynamic=True``: the tensor's length
+    and the scalars are arguments of the generated code, not constants), or ``None`` if this machine cannot
+    compile (no C++ compiler, say): a warning says so once, and the readable update runs instead."""
+    global _compiled_adam_kernel
+    if _compiled_adam_kernel is None:
+        try:
+            _compiled_adam_kernel = torch.compile(adam_kernel, dynamic=True, fullgraph=True)
+        except Exception as error:  # noqa: BLE001 - any failure means: no compiled path here
+            _fused_unavailable(error)
+    return _compiled_adam_kernel or None
+
+
+def _fused_unavailable(error) -> None:
+    global _compiled_adam_kernel
+    import warnings
+
+    _compiled_adam_kernel = False
+    warnings.warn(
+        f"Adam(fused=True): torch.compile is not available here, or failed ({type(error).__name__}: {str(error)[:200]}); "
+        "using the readable per-tensor update instead",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def adam_update_fused(
+    param, grad, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, maximize=False, decoupled_weight_decay=False
+):
+    """:func:`adam_update` with its element-wise arithmetic in the compiled :func:`adam_kernel`.
+
+    The options that change the gradient or the weights first (``maximize``, ``weight_decay``) run
+    eagerly before the kernel; ``amsgrad`` is refused by the constructor. Falls back to
+    :func:`adam_update` when compilation is unavailable. Results agree with ``torch.optim.Adam`` to
+    float32 rounding (the compiled loop may contract ``a * b + c`` into one fused multiply-add), not
+    always to the last bit."""
+    kernel = _fused_kernel()
+    if kernel is None:
+        return adam_update(
+            param, grad, state, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+            amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+        )
+    state["step"] += 1
+    t = state["step"].item()
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param.mul_(1 - lr * weight_decay)
+        else:
+            g = g.add(param, alpha=weight_decay)
+    scalars = dict(
+        one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2,
+        step_size=lr / (1 - beta1**t), bias_correction2_sqrt=(1 - beta2**t) ** 0.5, eps=eps,
+    )
+    # 0-d float64 tensors, not Python floats: torch.compile would bake each float into the code and
+    # compile again at every step (step_size changes with t); a tensor is an argument of the loop
+    scalars = {k: torch.tensor(float(value), dtype=torch.float32 if param.dtype != torch.float64 else torch.float64, device=param.device) for k, value in scalars.items()}
+    flat = [x.view(-1) for x in (param, g, state["exp_avg"], state["exp_avg_sq"])]  # one shape: one compilation
+    try:
+        kernel(*flat, **scalars)
+    except Exception as error:  # noqa: BLE001 - compilation happens at the first call
+        state["step"] -= 1  # the kernel failed before touching the tensors: undo and take the readable path
+        _fused_unavailable(error)
+        adam_update(
+            param, grad, state, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+            amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+        )
+
+
 # ---- AdaMax ---------------------------------------------------------------------------------
 
 
@@ -216,6 +308,14 @@ class _AdamFamily(CourseOptimizer):
         beta1, beta2 = (float(as_scalar(b)) for b in group["betas"])
         hyper = dict(lr=lr, beta1=beta1, beta2=beta2, **self._extra_hyper(group))
         keys = self._state_tensors  # the foreach update takes every list, empty where a state is absent
+        if group.get("fused"):  # Adam's compiled step, one loop per tensor (see adam_update_fused)
+            hyper["lr"] = float(lr)
+            for p in params:
+                if torch.is_complex(p) or not (p.is_contiguous() and p.grad.is_contiguous()):
+                    self._update(real(p), real(p.grad), real_state(states[p]) if torch.is_complex(p) else states[p], **hyper)
+                else:
+                    adam_update_fused(p, p.grad, states[p], **hyper)
+            return
         # a tensor lr takes the readable path, as torch.optim does when capturable is off
         self._apply_update(
             group, params, states, keys, self._update, self._update_foreach, hyper, allow_foreach=not isinstance(lr, torch.Tensor)
@@ -227,10 +327,13 @@ class Adam(_AdamFamily):
     ``torch.optim.Adam``, including ``amsgrad`` and ``decoupled_weight_decay``.
 
     ``foreach=None`` uses :func:`adam_update_foreach` when all parameters are on CUDA, the readable
-    :func:`adam_update` otherwise. ``capturable``, ``differentiable`` and ``fused`` are not offered (``True`` raises ``UnsupportedOption``).
+    :func:`adam_update` otherwise. ``fused=True`` uses the course's own fused step,
+    :func:`adam_update_fused` (:func:`adam_kernel` compiled by ``torch.compile``; the readable update,
+    with a warning, where compilation is unavailable); not with ``amsgrad`` or ``foreach=True``.
+    ``capturable`` and ``differentiable`` are not offered (``True`` raises ``UnsupportedOption``).
     """
 
-    _group_defaults = {"amsgrad": False, "maximize": False, "foreach": None, "decoupled_weight_decay": False}
+    _group_defaults = {"amsgrad": False, "maximize": False, "foreach": None, "decoupled_weight_decay": False, "fused": None}
 
     def __init__(
         self,
@@ -250,7 +353,6 @@ class Adam(_AdamFamily):
     ):
         check_unsupported("capturable", capturable)
         check_unsupported("differentiable", differentiable)
-        check_unsupported("fused", fused)
         defaults = dict(
             lr=lr,
             betas=tuple(betas) if isinstance(betas, list) else betas,
@@ -259,6 +361,7 @@ class Adam(_AdamFamily):
             amsgrad=amsgrad,
             maximize=maximize,
             foreach=foreach,
+            fused=fused,
             decoupled_weight_decay=decoupled_weight_decay,
         )
         self._check_hyperparameters(defaults)
@@ -269,6 +372,12 @@ class Adam(_AdamFamily):
         cls._check_common(group)
         check_flag("amsgrad", group["amsgrad"])
         check_flag("decoupled_weight_decay", group["decoupled_weight_decay"])
+        check_flag("fused", group.get("fused"), allow_none=True)
+        if group.get("fused"):
+            if group["foreach"]:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+            if group["amsgrad"]:
+                raise UnsupportedOption("fused=True is offered with amsgrad=False only; use fused=None for amsgrad")
 
     def _state_tensors_for(self, group):
         return self._state_tensors if group["amsgrad"] else self._state_tensors[:2]
@@ -290,8 +399,8 @@ class Adam(_AdamFamily):
 
 class AdamW(Adam):
     """AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, ``theta <- theta - lr * lambda * theta``
-    before each Adam step. Same constructor and defaults as ``torch.optim.AdamW`` (``weight_decay=1e-2``); ``capturable``,
-    ``differentiable`` and ``fused`` are not offered."""
+    before each Adam step. Same constructor and defaults as ``torch.optim.AdamW`` (``weight_decay=1e-2``); ``fused=True``
+    as in :class:`Adam`; ``capturable`` and ``differentiable`` are not offered."""
 
     def __init__(
         self,
