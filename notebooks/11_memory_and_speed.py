@@ -674,6 +674,9 @@ step_budget_explorer(throughput, bandwidth);
 # %% [markdown]
 # ## Exercises
 #
+# Each exercise has a self-check: call it with your answer. Solutions are hidden below each
+# exercise (click to show on the website; in JupyterLab, expand the collapsed cell).
+#
 # **Exercise 1.** How many bytes does the deep MLP's step (widths `[64] + [64] * 16 + [10]`,
 # $B = 1024$) hold after the forward pass of one micro-batch when it accumulates over $k = 8$?
 # Use chapter 0's activation count (and the loss itself, one float32).
@@ -682,7 +685,7 @@ step_budget_explorer(throughput, bandwidth);
 your_answer = None  # replace with your number
 check.accumulation_bytes(your_answer, widths=[64] + [64] * 16 + [10], batch_size=1024, k=8)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # A micro-batch of 128: 128 * (64 * 17 + 10) + 1 floats, 128 int64 targets, and the loss value.
 b = 1024 // 8
@@ -697,7 +700,7 @@ check.accumulation_bytes(solution, widths=[64] + [64] * 16 + [10], batch_size=10
 your_answer = None
 check.zero1_bytes_per_parameter(your_answer, optimizer="adam", shards=4, mixed_precision=True)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # 16-bit weights and gradients (2 + 2) stay whole; m, v and the float32 master copy (12) are split in 4.
 solution = 2 + 2 + 12 / 4
@@ -711,7 +714,7 @@ check.zero1_bytes_per_parameter(solution, optimizer="adam", shards=4, mixed_prec
 your_answer = None
 check.adam_bound_ms(your_answer, n_parameters=50_000_000, bandwidth_gb_per_s=40)
 
-# %% tags=["hide-cell"] jupyter={"outputs_hidden": true, "source_hidden": true}
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["hide-cell"]
 # Solution (expand the cell to read it).
 # 28 bytes per parameter, divided by the bandwidth.
 solution = 28 * 50_000_000 / 40e9 * 1e3
