@@ -480,7 +480,7 @@ print(f"float64 activation memory, micro-batch 64: {format_bytes(mlp_memory([784
 # | 8 | [Resource-Allocating Networks](08_resource_allocating_network.ipynb) | II-C | ready |
 # | 9 | [RAN with an Extended Kalman Filter](09_ran_ekf.ipynb) | II-C | ready |
 # | 10 | [Deep Cascade Learning](10_deep_cascade_learning.ipynb) | II-D | ready |
-# | 11 | When the model does not fit: accumulation, checkpointing, mixed precision, profiling | I-A | coming |
+# | 11 | [When the model does not fit and a step is too slow](11_memory_and_speed.ipynb) | I-A | ready |
 # | 12 | Scaling out | I-A | coming |
 # | 13 | A practical checklist | III | coming |
 
