@@ -147,9 +147,11 @@ def adam_update_foreach(
 # ---- Adam fused: the same arithmetic as one compiled loop per tensor -------------------------
 
 
-def adam_kernel(param, grad, m, v, *, one_minus_beta1, beta2, one_minus_beta2, step_size, bias_correction2_sqrt, eps):
+def adam_kernel(param, grad, m, v, *, one_minus_beta1, beta2, one_minus_beta2, step_size, inv_bias_correction2_sqrt, eps):
     """The element-wise heart of :func:`adam_update`, with the bias corrections already folded into
-    ``step_size = alpha / (1 - beta1^t)`` and ``bias_correction2_sqrt = sqrt(1 - beta2^t)``, and
+    ``step_size = alpha / (1 - beta1^t)`` and ``inv_bias_correction2_sqrt = 1 / sqrt(1 - beta2^t)``
+    (a multiplication per element instead of a division: on one core the loop is close enough to
+    compute-bound for that to show, about 4% at 50M parameters), and
     ``1 - beta`` computed before rounding to the tensors' precision (as the eager update does: in
     float32, ``1 - 0.999`` computed after rounding 0.999 is off by 1e-5).
 
@@ -158,7 +160,7 @@ def adam_kernel(param, grad, m, v, *, one_minus_beta1, beta2, one_minus_beta2, s
     ``param, m, v`` once: 28 bytes per float32 parameter, the least any Adam step can move."""
     m.lerp_(grad, one_minus_beta1)  # m_t
     v.mul_(beta2).addcmul_(grad, grad, value=one_minus_beta2)  # v_t
-    denom = (v.sqrt() / bias_correction2_sqrt).add_(eps)  # sqrt(v_hat) + eps
+    denom = (v.sqrt() * inv_bias_correction2_sqrt).add_(eps)  # sqrt(v_hat) + eps
     param.addcdiv_(m, denom, value=-step_size)  # theta_t
 
 
@@ -217,7 +219,7 @@ def adam_update_fused(
             g = g.add(param, alpha=weight_decay)
     scalars = dict(
         one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2,
-        step_size=lr / (1 - beta1**t), bias_correction2_sqrt=(1 - beta2**t) ** 0.5, eps=eps,
+        step_size=lr / (1 - beta1**t), inv_bias_correction2_sqrt=(1 - beta2**t) ** -0.5, eps=eps,
     )
     # 0-d float64 tensors, not Python floats: torch.compile would bake each float into the code and
     # compile again at every step (step_size changes with t); a tensor is an argument of the loop
