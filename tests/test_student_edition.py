@@ -42,6 +42,8 @@ DEMO = '''# ---
 #
 # Each exercise has a self-check: call it with your answer. Solutions are hidden below each
 # exercise (click to show on the website; in JupyterLab, expand the collapsed cell).
+#
+# **Exercise 1.** Double 2.
 
 # %%
 your_answer = None
@@ -52,6 +54,9 @@ check.double(your_answer, 2)
 # Twice two.
 solution = 2 * 2
 check.double(solution, 2)
+
+# %% [markdown]
+# **Exercise 2 (open).** Why?
 '''
 
 
@@ -77,7 +82,8 @@ def executed(edition, stub_out, solution_out, error=None):
 
 def test_the_demo_edition_drops_the_solution_and_keeps_the_stub(demo):
     sources = [c.source for c in demo.notebook.cells]
-    assert len(demo.exercises) == 1 and demo.exercises[0].checks == 1
+    assert len(demo.exercises) == 1 and demo.exercises[0].checks == 1 and demo.exercises[0].number == 1
+    assert demo.numbers == [1, 2] and demo.open_numbers == [2]
     assert not any("solution = 2 * 2" in s or s.startswith("# Solution") for s in sources)
     assert any(s.startswith("your_answer = None") and "check.double" in s for s in sources)
     assert any(se.STUDENT_SENTENCE in s for s in sources) and not any("Solutions are hidden" in s for s in sources)

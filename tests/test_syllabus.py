@@ -23,6 +23,9 @@ def test_every_chapter_has_objectives_exercises_and_earlier_prerequisites():
     for f in facts:
         assert len(f["objectives"]) >= 3 and all(len(o) > 20 for o in f["objectives"]), f["title"]
         assert f["exercises"] and set(f["exercises"]) <= {"class", "homework"}
+        numbers = [n for n, _ in f["listed"]]
+        assert numbers == list(range(1, len(numbers) + 1)), f["title"]  # every exercise the text sets, in order
+        assert len(numbers) == len(f["exercises"]) + f["open"]
         assert all(p < f["number"] for p in f["prerequisites"])
         assert f["study_min"] % 5 == 0 and f["study_min"] > 0
 

@@ -44,6 +44,7 @@ INSTRUCTOR_SENTENCE = re.compile(
 )
 STUDENT_SENTENCE = "This is the student edition: the solutions are not included."
 ROLE = "student-edition"  # metadata key on the cells this tool adds or changes
+EXERCISE_HEADING = re.compile(r"\*\*Exercise (\d+)\b")
 VERDICT = re.compile(r"^(Exercise [^:\n]+): (correct\.|not yet\.)", re.MULTILINE)
 
 
@@ -70,6 +71,14 @@ class Edition:
     source: Path
     notebook: object  # nbformat.NotebookNode
     exercises: list[Exercise] = field(default_factory=list)
+    #: every exercise the chapter sets, by its number in the text ("**Exercise 5 (open).**" included):
+    #: the open ones have no stub, no self-check and no solution
+    numbers: list[int] = field(default_factory=list)
+
+    @property
+    def open_numbers(self) -> list[int]:
+        checked = {ex.number for ex in self.exercises}
+        return [n for n in self.numbers if n not in checked]
 
 
 def code_lines(source: str) -> list[str]:
@@ -115,13 +124,20 @@ def build(source: Path) -> Edition:
     student.cells = []
     edition = Edition(source, student)
     replaced = 0
+    current = 0  # the number of the exercise whose text came last
     for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            for found in EXERCISE_HEADING.findall(cell.source):
+                current = int(found)
+                if current not in edition.numbers:
+                    edition.numbers.append(current)
         if is_solution(cell):
             stub = student.cells[-1] if student.cells else None
             if stub is None or stub.cell_type != "code" or "check." not in stub.source:
                 raise ValueError(f"{source}: the solution in cell {index} does not follow an exercise stub with its self-check")
             checks = len(re.findall(r"^check\.\w+\(", stub.source, re.MULTILINE))
-            edition.exercises.append(Exercise(len(edition.exercises) + 1, stub.source, cell.source, checks))
+            number = current if current and current not in {ex.number for ex in edition.exercises} else len(edition.exercises) + 1
+            edition.exercises.append(Exercise(number, stub.source, cell.source, checks))
             continue
         cell = copy.deepcopy(cell)
         if cell.cell_type == "code":

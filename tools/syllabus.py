@@ -91,6 +91,8 @@ def chapter_facts(source: Path, runtime: dict[str, float]) -> dict:
     words = sum(len(re.findall(r"[A-Za-z]+", m)) for m in markdown)
     widgets = sum("interact(" in c.source or "widgets." in c.source and "observe(" in c.source for c in cells if c.cell_type == "code")
     kinds = [ex.kind for ex in edition.exercises]
+    by_number = {ex.number: ex.kind for ex in edition.exercises}
+    listed = [(n, by_number.get(n, "open")) for n in edition.numbers]
     seconds = runtime.get(source.stem)
     reading = words / READING_WPM
     study = reading + widgets * MINUTES_PER_WIDGET + kinds.count("class") * MINUTES_PER_CLASS_EXERCISE + (seconds or 0) / 60
@@ -104,9 +106,11 @@ def chapter_facts(source: Path, runtime: dict[str, float]) -> dict:
         "words": words,
         "widgets": widgets,
         "exercises": kinds,
+        "listed": listed,
+        "open": len(edition.open_numbers),
         "checks": sum(ex.checks for ex in edition.exercises),
         "study_min": round_up_5(study),
-        "homework_min": kinds.count("homework") * MINUTES_PER_HOMEWORK_EXERCISE,
+        "homework_min": (kinds.count("homework") + len(edition.open_numbers)) * MINUTES_PER_HOMEWORK_EXERCISE,
     }
 
 
@@ -173,19 +177,21 @@ def render(facts: list[dict], measured: dict) -> str:
         f"class exercise, rounded up to 5 minutes; homework adds {MINUTES_PER_HOMEWORK_EXERCISE} minutes per",
         "homework exercise. An exercise counts as **homework** when its answer is code (a function to",
         "write) or needs the chapter's own objects (a trained model, a data set), and as **class** when",
-        "it is a short calculation. Execution times are seconds on "
+        "it is a short calculation; each has a self-check. An **open** exercise (a small experiment or a",
+        "question to argue) has no self-check and no solution in either edition, and counts as homework.",
+        "Execution times are seconds on "
         + (measured.get("machine") or "the course's reference machine")
         + (f", measured {measured['date']}" if measured.get("date") else "")
         + " (`make bench`).",
         "",
-        "| chapter | builds on | executes in | study (class) | exercises: class / homework | homework |",
+        "| chapter | builds on | executes in | study (class) | exercises: class / homework / open | homework |",
         "|---|---|---|---|---|---|",
     ]
     for f in facts:
         prereq = ", ".join(chapter_names.get(p, str(p)) for p in f["prerequisites"]) or "Python, NumPy, calculus"
         lines.append(
             f"| [{f['number']}. {f['title'].split('. ', 1)[-1]}](notebooks/{f['stem']}.ipynb) | {prereq} | {fmt_seconds(f['seconds'])} "
-            f"| {f['study_min']} min | {f['exercises'].count('class')} / {f['exercises'].count('homework')} | {f['homework_min']} min |"
+            f"| {f['study_min']} min | {f['exercises'].count('class')} / {f['exercises'].count('homework')} / {f['open']} | {f['homework_min']} min |"
         )
     lines += ["", "## A ten-week plan", "",
               "The chapters in order, split into weeks of as even a load (study plus homework) as the order allows.", ""]
@@ -201,8 +207,8 @@ def render(facts: list[dict], measured: dict) -> str:
         lines += [f"Builds on: {prereq}; {executes}; study about {f['study_min']} minutes.", ""]
         lines += ["After this chapter a learner can:", ""]
         lines += [f"{i}. {o}" for i, o in enumerate(f["objectives"], start=1)]
-        lines += ["", "Exercises (each with a self-check): "
-                  + ", ".join(f"{i} ({kind})" for i, kind in enumerate(f["exercises"], start=1)) + ".", ""]
+        lines += ["", "Exercises: "
+                  + ", ".join(f"{n} ({kind})" for n, kind in f["listed"]) + ".", ""]
         lines += [f"Downloads: {{download}}`instructor edition <notebooks/{f['stem']}.ipynb>`, "
                   f"{{download}}`student edition <{STUDENT_DIR}/{f['stem']}_student.ipynb>`.", ""]
     return "\n".join(lines).rstrip() + "\n"
