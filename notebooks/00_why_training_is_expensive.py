@@ -481,8 +481,8 @@ print(f"float64 activation memory, micro-batch 64: {format_bytes(mlp_memory([784
 # | 9 | [RAN with an Extended Kalman Filter](09_ran_ekf.ipynb) | II-C | ready |
 # | 10 | [Deep Cascade Learning](10_deep_cascade_learning.ipynb) | II-D | ready |
 # | 11 | [When the model does not fit and a step is too slow](11_memory_and_speed.ipynb) | I-A | ready |
-# | 12 | Scaling out | I-A | coming |
-# | 13 | A practical checklist | III | coming |
+# | 12 | [Scaling out: data-parallel and asynchronous SGD](12_scaling_out.ipynb) | I-A | ready |
+# | 13 | [A checklist for training efficiently, applied end to end](13_checklist.ipynb) | III | ready |
 
 # %% [markdown]
 # ## Exercises

@@ -85,3 +85,22 @@ def test_a_verdict_is_a_bool_that_a_notebook_does_not_echo(capsys):
     assert capsys.readouterr().out == "E: correct.\nE: not yet.\n"
     formatter = InteractiveShell.instance().display_formatter
     assert formatter.format(right) == ({}, {}) and formatter.format(wrong) == ({}, {})
+
+
+def test_ch13_checks(capsys):
+    from effdnn_lib.exercises import ch13
+
+    assert ch13.median_speedup(4.0, naive=[40, 48, 44], checklist=[11, 12, 10])
+    assert ch13.median_speedup(np.float32(44 / 11), naive=[40, 48, 44], checklist=[11, 12, 10])
+    assert not ch13.median_speedup(44 / 12, naive=[40, 48, 44], checklist=[11, 12, 10])  # means, not medians
+    assert ch13.training_flops(6 * 100 * 7, n_parameters=100, examples=7)
+    assert not ch13.training_flops(2 * 100 * 7, n_parameters=100, examples=7)  # forward only
+    for answer in GARBAGE:
+        assert ch13.median_speedup(answer, naive=[2], checklist=[1]) == False  # noqa: E712
+        assert ch13.training_flops(answer, n_parameters=1, examples=1) == False  # noqa: E712
+    with pytest.raises(ValueError, match="naive"):
+        ch13.median_speedup(1.0, naive=[], checklist=[1])
+    with pytest.raises(TypeError, match="checklist"):
+        ch13.median_speedup(1.0, naive=[1], checklist=3)
+    with pytest.raises(ValueError, match="examples"):
+        ch13.training_flops(1.0, n_parameters=1, examples=0)
