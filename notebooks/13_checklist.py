@@ -296,7 +296,8 @@ for arm in progress(ARMS, desc="tuning"):
 # ## Time to accuracy
 #
 # Each arm at its tuned rate, on five fresh seeds (initialization and data order); the runs go on
-# to 0.97 validation accuracy so that the widget below can move the target. "Updates" counts the
+# to 0.97 validation accuracy (or to the end of the budget) so that the widget below can move the
+# target. "Updates" counts the
 # optimizer steps to the target, "test" is the test accuracy of the model at that moment.
 
 # %%
@@ -393,17 +394,23 @@ plt.show()
 # ## Moving the target
 #
 # The widget reads the curves above (nothing is retrained): choose a target and see how many
-# examples each arm needs, per seed.
+# examples each arm needs, per seed (a seed whose run ended before that target is counted as
+# missed).
 
 # %%
 def plot_time_to_target(target: float = TARGET):
     fig, ax = plt.subplots(figsize=FIGSIZE_WIDE)
     for row, (arm, curves) in enumerate(results.items()):
-        counts = [at_target(c, target)[0] for c in curves]
+        points = [at_target(c, target) for c in curves]
+        counts = [p[0] for p in points if p is not None]
+        missed = len(points) - len(counts)
+        if not counts:
+            ax.annotate("no seed reached it within the budget", (EVAL_EVERY, row), fontsize=8)
+            continue
         ax.scatter(counts, [row] * len(counts), color=colours[arm], zorder=3)
         ax.plot([min(counts), max(counts)], [row, row], color=colours[arm], lw=2)
-        ax.annotate(f"median {statistics.median(counts):,.0f}", (max(counts), row), xytext=(6, -3),
-                    textcoords="offset points", fontsize=8)
+        note = f"median {statistics.median(counts):,.0f}" + (f", {missed} of {len(points)} seeds missed it" if missed else "")
+        ax.annotate(note, (max(counts), row), xytext=(6, -3), textcoords="offset points", fontsize=8)
     ax.set_yticks(range(len(results)), list(results))
     ax.set_xscale("log")
     ax.set_xlabel(f"examples to {target:.2f} validation accuracy (five seeds)")
