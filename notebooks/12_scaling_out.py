@@ -191,8 +191,8 @@ for batch in batches:
     print(f"{batch:>5} {lr:>6.3g} {EPOCHS * (len(y_train) // batch):>5}   " + "   ".join(row))
 
 # %% [markdown]
-# Up to a batch of 128 the rule keeps the mean validation loss within 0.004 of the small-batch
-# value of 0.141 (the seeds' ranges overlap). At 256 it loses ground on every seed (0.168 against
+# Up to a batch of 128 the rule keeps the mean validation loss near the small-batch
+# value (0.145 against 0.141; the seeds' ranges overlap). At 256 it loses ground on every seed (0.168 against
 # 0.141), and at 512 the 989 training examples give one step per epoch: 10 steps in all at a
 # learning rate of 0.48, and a mean loss of 0.246. The rule assumes that one step at $k$ times the
 # rate does what $k$ small steps did, which holds only while the gradient changes little over those
@@ -278,7 +278,7 @@ for net, c in NETWORKS.items():
 # * **Overlap** hides the communication of a bucket behind the backward pass of the layers before it
 #   (DDP starts reducing a bucket as soon as all its gradients are ready): on 100 Gb/s links it
 #   raises the efficiency at 8 workers from 0.63 to 0.97, because the all-reduce nearly fits under
-#   the 65 ms backward pass. On 10 Gb/s there is far too much to hide and it gains almost nothing.
+#   the 66 ms backward pass. On 10 Gb/s there is far too much to hide and it gains almost nothing.
 # * **Bucketing** trades latency against overlap. Every message pays $2(N-1)\alpha$: reducing 200
 #   tensors one by one costs 200 latencies, fine at 8 workers and ruinous at 1,024 (0.07 on
 #   100 Gb/s). Even 16 buckets pay enough latency at 1,024 workers that one single message after the
