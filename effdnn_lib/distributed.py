@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import selectors
 import subprocess
 import sys
 import time
@@ -55,15 +56,11 @@ def run_torchrun(module: str, args: Sequence[str] = (), nproc: int = 2, timeout:
     failed rank. A job still running after ``timeout`` seconds is killed (no hang) and raises too."""
     timeout = check_number("timeout", timeout, low=0, low_open=True)
     env = dict(os.environ, OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo", MASTER_ADDR="127.0.0.1",
-               PYTHONUNBUFFERED="1", TORCHELASTIC_ERROR_FILE="")
-    env.pop("TORCHELASTIC_ERROR_FILE")
+               PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(torchrun_command(module, args, nproc), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
     lines: list[str] = []
     deadline = time.monotonic() + timeout
-
-    import selectors
-
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     try:
