@@ -133,3 +133,12 @@ def test_every_chapter_has_a_student_edition_without_solutions(chapter):
     for cell in solutions:  # nbval checks that these committed verdicts are reproduced
         verdicts = se.VERDICT.findall(se.cell_text(cell)[0])
         assert verdicts and all(v == "correct." for _, v in verdicts), cell.source[:80]
+
+
+def test_stderr_is_a_problem_except_in_a_cell_whose_output_varies(demo):
+    nb = executed(demo, "Exercise 1: not yet.\n", "Exercise 1: correct.\n")
+    stub = next(c for c in nb.cells if c.cell_type == "code" and se.SUBSTITUTED not in c.metadata)
+    stub.outputs.append(nbformat.v4.new_output("stream", name="stderr", text="profiler_start\n"))
+    assert any("wrote to stderr" in p for p in se.problems_in(nb, demo))
+    stub.metadata["tags"] = ["nbval-ignore-output"]
+    assert not any("wrote to stderr" in p for p in se.problems_in(nb, demo))
