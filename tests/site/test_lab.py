@@ -15,6 +15,7 @@ and hidden exercise solutions, and checks:
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -115,7 +116,23 @@ def test_saved_widget_views_show_before_a_cell_runs(chapter):
     assert chapter.evaluate("document.querySelectorAll('.jp-Notebook .widget-slider').length") > 0
 
 
+def collapsed_cells(notebook: Path) -> tuple[int, int]:
+    """How many cells of the notebook open with their input, and their output, collapsed."""
+    cells = json.loads(notebook.read_text())["cells"]
+    hidden = [c["metadata"].get("jupyter", {}) for c in cells]
+    return sum(bool(h.get("source_hidden")) for h in hidden), sum(bool(h.get("outputs_hidden")) for h in hidden)
+
+
 def test_collapsed_solutions_give_nothing_away(chapter):
+    # Lab draws the collapsed placeholders while it renders the cells, which on a loaded machine
+    # goes on after the widgets show: wait until every collapsed cell has its placeholder.
+    n_inputs, n_outputs = collapsed_cells(ROOT / "notebooks" / CHAPTER)
+    assert n_inputs and n_outputs
+    chapter.wait_for_function(
+        f"() => document.querySelectorAll('.jp-InputPlaceholder').length >= {n_inputs}"
+        f" && document.querySelectorAll('.jp-OutputPlaceholder').length >= {n_outputs}",
+        timeout=TIMEOUT_S * 1000,
+    )
     placeholders = chapter.evaluate(
         "() => Array.from(document.querySelectorAll('.jp-InputPlaceholder, .jp-OutputPlaceholder'))"
         ".map(e => [e.classList.contains('jp-InputPlaceholder') ? 'input' : 'output', e.textContent.trim()])"
