@@ -55,7 +55,7 @@ $(ASSETS): book/_vendor/package.json book/_vendor/package-lock.json
 # ---- the main job: the website -----------------------------------------------------------
 book: $(ENV_STAMP) $(ASSETS)
 	$(PY) tools/student_edition.py --out book/_student --suffix _student > /dev/null
-	$(RUN_ENV) $(VENV)/bin/jupyter-book build book --all
+	$(RUN_ENV) EFFDNN_WIDGETS=precomputed $(VENV)/bin/jupyter-book build book --all
 	@echo
 	@echo "The course website is ready: open $(CURDIR)/book/_build/html/index.html"
 

@@ -1,17 +1,234 @@
-"""Interactive widgets that several chapters share.
+"""Interactive widgets: one call that is live in a kernel and still responds on the website.
 
-Each widget is a thin ``ipywidgets.interact`` over a plotting function that is also
-callable on its own, so the website (which has no kernel) shows the figure for the default
-values, and the tests can call the plotting function directly.
+:func:`explorer` is what every chapter's widget cell calls. It takes a drawing function (which
+returns a matplotlib figure and may print) and, for each argument, a :class:`Choice`: the values
+the website precomputes, the default, and optionally the continuous control a kernel offers.
+
+* **Live** (a student running the notebook; the default): an ``ipywidgets.interactive`` whose
+  controls call the drawing function in the kernel, as ``interact`` does.
+* **Precomputed** (``EFFDNN_WIDGETS=precomputed``, which ``tools/execute_notebooks.py`` and
+  ``make book`` set, so the committed notebooks and the website hold it): the function is drawn
+  once for every combination of the choices' values, each view a small PNG with alt text, kept
+  in nested ``ipywidgets.Stack`` widgets. Each control's ``index`` is linked in the browser
+  (``jsdlink``) to the ``selected_index`` of the stacks of its level, so moving a control swaps
+  the view with no kernel and no network: on the website, and in JupyterLab before any cell runs.
+
+The plotting functions stay callable on their own, so the tests call them directly.
 """
 
 from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import io
+import itertools
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 from .memory import STATE_TENSORS_PER_PARAMETER, format_bytes, mlp_activation_bytes, mlp_memory, mlp_parameter_count
 from .plotting import FIGSIZE_WIDE, PALETTE
+
+#: The environment variable that chooses how :func:`explorer` renders: ``live`` or ``precomputed``.
+MODE_VAR = "EFFDNN_WIDGETS"
+MODES = ("live", "precomputed")
+#: Most views one explorer may precompute (each is a PNG inside the page).
+MAX_VIEWS = 48
+#: Resolution of the precomputed views (dots per inch of the course's figure sizes).
+VIEW_DPI = 64
+#: Colours a precomputed view keeps (a palette PNG is about four times smaller than RGBA).
+VIEW_COLOURS = 48
+
+
+def widget_mode() -> str:
+    """``live`` unless ``EFFDNN_WIDGETS`` says ``precomputed``."""
+    mode = os.environ.get(MODE_VAR, "live").strip().lower() or "live"
+    if mode not in MODES:
+        raise ValueError(f"{MODE_VAR} must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One argument of an explorer's drawing function.
+
+    ``values``: the settings the website precomputes (only the ones that teach something);
+    ``value``: the default, one of ``values``; ``description``: the control's label;
+    ``live``: the control a kernel offers instead (e.g. a continuous ``FloatSlider``), by default
+    a slider (numbers) or buttons (anything else) over ``values``; ``labels``: how each value is
+    shown (default ``f"{v:g}"`` for floats, ``on``/``off`` for booleans, ``str`` otherwise).
+    """
+
+    values: Sequence[Any]
+    value: Any
+    description: str
+    live: widgets.ValueWidget | None = None
+    labels: Sequence[str] | None = None
+
+    def __post_init__(self):
+        if isinstance(self.values, (str, bytes)) or not isinstance(self.values, Sequence):
+            raise TypeError(f"values must be a sequence of settings, got {type(self.values).__name__}")
+        if len(self.values) == 0:
+            raise ValueError("values must hold at least one setting")
+        if self.value not in list(self.values):
+            raise ValueError(f"value {self.value!r} is not one of values {list(self.values)!r}")
+        if self.labels is not None and len(self.labels) != len(self.values):
+            raise ValueError(f"labels must name each of the {len(self.values)} values, got {len(self.labels)}")
+        if not isinstance(self.description, str) or not self.description:
+            raise ValueError("description must be a non-empty string")
+        if self.live is not None and not isinstance(self.live, widgets.ValueWidget):
+            raise TypeError(f"live must be an ipywidgets control (a ValueWidget), got {type(self.live).__name__}")
+
+    @property
+    def shown(self) -> list[str]:
+        return list(self.labels) if self.labels is not None else [_label(v) for v in self.values]
+
+    @property
+    def index(self) -> int:
+        return list(self.values).index(self.value)
+
+    @property
+    def numeric(self) -> bool:
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values)
+
+    def live_control(self) -> widgets.ValueWidget:
+        """The kernel's control when no ``live`` one is given: the same settings, passed as values."""
+        options = list(zip(self.shown, self.values))
+        if self.numeric and len(self.values) > 1:
+            return widgets.SelectionSlider(options=options, value=self.value, description=self.description, continuous_update=False)
+        return widgets.ToggleButtons(options=options, value=self.value, description=self.description)
+
+    def grid_control(self, continuous_update: bool) -> widgets.ValueWidget:
+        """A control over ``values`` whose ``index`` says which one is chosen (in the browser)."""
+        if self.numeric and len(self.values) > 1:
+            return widgets.SelectionSlider(options=self.shown, index=self.index, description=self.description,
+                                           continuous_update=continuous_update,
+                                           style={"description_width": "initial"})
+        return widgets.ToggleButtons(options=self.shown, index=self.index, description=self.description,
+                                     style={"description_width": "initial", "button_width": "auto"})
+
+
+def view_key(choices: dict[str, Choice], indices: Sequence[int]) -> str:
+    """How a precomputed view names its setting, e.g. ``kappa = 100 | lr x L = 3.3``: each control's
+    description and shown value, in order (what the browser test reads off the controls)."""
+    return " | ".join(f"{c.description} = {c.shown[i]}" for c, i in zip(choices.values(), indices))
+
+
+def figure_png(fig, dpi: int = VIEW_DPI, colours: int = VIEW_COLOURS) -> bytes:
+    """The figure as a small, opaque palette PNG (white background), and close the figure."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    plt.close(fig)
+    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    out = io.BytesIO()
+    image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, format="png", optimize=True)
+    return out.getvalue()
+
+
+def _draw_view(draw: Callable, kwargs: dict, alt: str, key: str) -> widgets.HTML:
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        fig = draw(**kwargs)
+    if fig is None or not hasattr(fig, "savefig"):
+        raise TypeError(f"draw must return a matplotlib figure, got {type(fig).__name__} for {key}")
+    png = base64.b64encode(figure_png(fig)).decode("ascii")
+    printed = text.getvalue().strip()
+    body = f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">'
+    if printed:
+        body += f'<pre class="effdnn-view-text">{html.escape(printed)}</pre>'
+    return widgets.HTML(f'<div class="effdnn-view" data-view="{html.escape(key)}">{body}</div>')
+
+
+def explorer(draw: Callable, alt: str | Callable[..., str], *, mode: str | None = None, **choices: Choice) -> widgets.Widget:
+    """An interactive figure: ``draw(**settings)`` returns a matplotlib figure (and may print).
+
+    ``alt`` says what a view shows, for readers who cannot see it: a format string over the
+    shown labels (``"... for kappa = {kappa}"``) or a function of the settings. Each keyword is a
+    :class:`Choice`. In a kernel (``mode="live"``, the default, see :func:`widget_mode`) this is
+    ``ipywidgets.interactive``; in ``mode="precomputed"`` every combination of the choices' values
+    is drawn once and the controls swap the views in the browser. Returns the widget (the last
+    line of a cell displays it).
+    """
+    if not callable(draw):
+        raise TypeError(f"draw must be callable, got {type(draw).__name__}")
+    if not isinstance(alt, str) and not callable(alt):
+        raise TypeError(f"alt must be a format string or a function of the settings, got {type(alt).__name__}")
+    if not choices:
+        raise ValueError("explorer needs at least one Choice")
+    for name, choice in choices.items():
+        if not isinstance(choice, Choice):
+            raise TypeError(f"{name} must be a Choice, got {type(choice).__name__}")
+    mode = widget_mode() if mode is None else mode
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "live":
+        return _live(draw, choices)
+    return _precomputed(draw, alt, choices)
+
+
+def _live(draw: Callable, choices: dict[str, Choice]) -> widgets.Widget:
+    def show(**kwargs):
+        fig = draw(**kwargs)
+        if fig is not None:
+            plt.show()
+
+    controls = {name: choice.live if choice.live is not None else choice.live_control() for name, choice in choices.items()}
+    return widgets.interactive(show, **controls)
+
+
+def _precomputed(draw: Callable, alt: str | Callable[..., str], choices: dict[str, Choice]) -> widgets.Widget:
+    from .progress import progress
+
+    for choice in choices.values():  # the kernel's controls are not used here: keep them out of the saved state
+        if choice.live is not None:
+            choice.live.close()
+    fixed = {name: c.value for name, c in choices.items() if len(c.values) == 1}  # no control: nothing to choose
+    choices = {name: c for name, c in choices.items() if len(c.values) > 1}
+    if not choices:
+        raise ValueError("a precomputed explorer needs a Choice with at least two values")
+    sizes = [len(c.values) for c in choices.values()]
+    n_views = math.prod(sizes)
+    if n_views > MAX_VIEWS:  # refused before drawing anything
+        raise ValueError(f"{' x '.join(map(str, sizes))} = {n_views} views exceed the {MAX_VIEWS} one explorer may "
+                         f"precompute: keep only the values that teach something")
+    names = list(choices)
+    views = {}
+    for indices in progress(list(itertools.product(*(range(n) for n in sizes))), desc="precomputing views"):
+        kwargs = fixed | {name: choices[name].values[i] for name, i in zip(names, indices)}
+        shown = {name: _label(v) for name, v in fixed.items()} | {name: choices[name].shown[i] for name, i in zip(names, indices)}
+        text = alt(**kwargs) if callable(alt) else alt.format(**shown)
+        key = view_key(choices, indices)
+        views[indices] = _draw_view(draw, kwargs, text, key)
+    controls = [c.grid_control(continuous_update=True) for c in choices.values()]
+
+    def stack(prefix: tuple[int, ...]) -> widgets.Widget:
+        level = len(prefix)
+        if level == len(names):
+            return views[prefix]
+        node = widgets.Stack([stack(prefix + (i,)) for i in range(sizes[level])], selected_index=controls[level].index)
+        widgets.jsdlink((controls[level], "index"), (node, "selected_index"))
+        return node
+
+    note = widgets.HTML(f'<p class="effdnn-explorer-note">{n_views} precomputed views: move a control to switch '
+                        f'between them (no kernel needed). Run the notebook for the live version.</p>')
+    return widgets.VBox([note, *controls, stack(())], _dom_classes=("effdnn-explorer",))
+
 
 MEMORY_TERMS = ("parameters", "gradients", "optimizer_state", "activations")
 MEMORY_COLOURS = (PALETTE["blue"], PALETTE["sky"], PALETTE["orange"], PALETTE["vermillion"])

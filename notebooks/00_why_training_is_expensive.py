@@ -71,8 +71,7 @@ setup(seed=0)
 # The output of these two cells depends on your machine, which is why the course's tests do not
 # compare it.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: device
+# %% output_varies="device" tags=["nbval-ignore-output"]
 device = dev.get_device(verbose=True)
 dev.device_toggle()
 
@@ -148,8 +147,7 @@ device = dev.get_device()
 if device.type == "cuda":
     measured["GPU"] = matmul_throughput(sizes + [2048, 4096, 8192], device, repeats=10)
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 for name, gflops in measured.items():
     print(f"{name}: " + ", ".join(f"n={n}: {g:.1f}" for n, g in gflops.items()) + "  (GFLOP/s)")
     print(f"{name}: the largest size runs {max(gflops.values()) / gflops[16]:.0f}x faster per FLOP than n=16")
@@ -272,8 +270,7 @@ step_times = {
 }
 torch.set_num_threads(default_threads)
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 for (name, threads), seconds in step_times.items():
     print(f"{name:>10}, {threads} thread(s): {seconds * 1e6:9.0f} microseconds per step")
 
@@ -358,8 +355,7 @@ for optimizer in ("sgd", "adam"):
 # and 8,192: the formula is a floor, and a close one once activations dominate. On a CPU there is
 # no such counter, and the cell says so.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: device (the GPU check runs only where there is a GPU)
+# %% output_varies="device (the GPU check runs only where there is a GPU)" tags=["nbval-ignore-output"]
 def peak_cuda_bytes(widths, batch_size, optimizer, device):
     """Peak bytes that the model and its training take on the GPU, beyond the data batch itself."""
     torch.manual_seed(0)
@@ -395,8 +391,7 @@ else:
 # doubles the activations and leaves the rest alone. The website shows the figure for the
 # default values; run the notebook to move the sliders.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 memory_explorer();
 
 # %% [markdown]

@@ -236,8 +236,7 @@ print("training loss after 1, 2 and 4 updates: " + "; ".join(
 # timed on its own, and the cell below uses the median of the five, so that one interruption by
 # another program does not move the result.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 for name, r in runs.items():
     per_epoch = statistics.median(r["seconds"])
     below = [e for e, loss in enumerate(r["losses"]) if loss < 0.3]
@@ -583,8 +582,7 @@ for t in (500, 1000, 2000, 4000):
 # size (the website shows the default, $\eta = 0.1$ and $B = 32$; run the notebook to move them).
 # Try a batch of 1 with $\eta = 1$, or the full batch with $\eta = 0.01$.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 def explore(lr=0.1, batch_size=32):
     r = train(batch_size, lr, epochs=5)
     fig, ax = plt.subplots(figsize=FIGSIZE)

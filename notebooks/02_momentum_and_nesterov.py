@@ -54,6 +54,7 @@ from effdnn_lib.optim import SGD
 from effdnn_lib.optim.sgd import sgd_update
 from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
 from effdnn_lib.surfaces import SURFACES, IllConditionedQuadratic, Rosenbrock, optimize, plot_contours
+from effdnn_lib.widgets import Choice, explorer
 
 setup(seed=0, threads=1)
 
@@ -283,7 +284,7 @@ for kappa in (10, 100, 1000):
 # Is the textbook tuning really the best? A grid search over the step size and the momentum for
 # $\kappa = 100$, on the predicted rate:
 
-# %%
+# %% mystnb={"image": {"alt": "Heat map of the predicted rate of the heavy ball on the quadratic with condition number 100, over the step size (0 to 0.06) and the momentum (0 to 0.9), lower is faster. The fast region is a narrow ridge rising to the right; the star marking the formula's optimum sits on its edge, at a step size beyond the dashed line of the best gradient-descent step."}}
 q100 = IllConditionedQuadratic(100)
 lr_grid = np.linspace(0.002, 0.06, 146)
 mu_grid = np.linspace(0.0, 0.98, 99)
@@ -425,7 +426,7 @@ print(f"Nesterov (lr = {lr_nag:.4f}, momentum = {mu_nag:.4f}): |theta| after 100
 # three methods run 300 steps from the surface's customary start with the *same* step size
 # ($10^{-3}$, or $10^{-2}$ on the gentle saddle), and momentum 0.9 where they have one:
 
-# %%
+# %% mystnb={"image": {"alt": "Paths of 300 steps on two contour plots. Left, the Rosenbrock valley: gradient descent (wide blue line) ends close to its start, while momentum 0.9 and Nesterov 0.9 (thin orange and green lines) follow the curved floor of the valley to near its minimum at (1, 1). Right, the saddle: started near the ridge y = 0, gradient descent stops at the saddle point, and the Nesterov path turns off the ridge to the minimum at (0, 1)."}}
 methods = {"gradient descent": dict(momentum=0.0), "momentum 0.9": dict(momentum=0.9), "Nesterov 0.9": dict(momentum=0.9, nesterov=True)}
 colours = dict(zip(methods, (PALETTE["blue"], PALETTE["orange"], PALETTE["green"])))
 surface_runs = {}
@@ -509,12 +510,19 @@ for name, step_size in step_sizes.items():
 #
 # Pick a condition number, a step size (as a multiple of $1/L$) and a momentum. The left panel
 # shows the first 60 steps on the quadratic; the right panel the distance to the minimum over 300
-# steps (log scale) against the predicted rate $\rho^t$. The website shows the best heavy-ball
-# setting for $\kappa = 100$; run the notebook to move the sliders. Try to cross the ridge of the
-# heat map above, or push the step past $2/L$ with and without momentum.
+# steps (log scale) against the predicted rate $\rho^t$. On the website the controls switch between
+# views precomputed for $\kappa = 100$; run the notebook for continuous sliders and the other
+# condition numbers. Things to try:
+#
+# * With momentum 0, step from lr × L = 1.9 to 2.1: gradient descent crosses its $2/L$ limit and
+#   the distance grows instead of shrinking.
+# * Keep lr × L = 2.1 and raise the momentum to 0.67: the same step converges again. The heavy
+#   ball's limit is $2(1+\mu)/L$, not $2/L$.
+# * At the best setting (lr × L = 3.3, momentum 0.67), raise the momentum to 0.9: the path spirals
+#   and the rate gets worse. That is the ridge of the heat map above, crossed from below.
+# * Switch Nesterov on at each setting and compare the predicted $\rho$ in the legend.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 def explore(kappa=100, lr_times_L=3.3, momentum=0.67, nesterov=False):
     q = IllConditionedQuadratic(kappa)
     q.bounds = ((-1.5, 1.5), (-3.0, 3.0))  # room for the first swings along the steep axis
@@ -530,20 +538,26 @@ def explore(kappa=100, lr_times_L=3.3, momentum=0.67, nesterov=False):
     ax_rate.semilogy(range(len(norms)), norms[0].item() * rho ** np.arange(len(norms)), color=PALETTE["black"], ls="--", label=rf"predicted $\rho^t$, $\rho$ = {rho:.4f}")
     ax_rate.set(xlabel="step t", ylabel=r"$\|\theta_t\|$", title="distance to the minimum")
     ax_rate.legend(fontsize=8)
-    plt.show()
     if rho >= 1:
         print(f"Predicted to diverge: the rate {rho:.4f} is not below 1.")
     if r.diverged:
         print(r.message)
+    return fig
 
 
-widgets.interact(
+explorer(
     explore,
-    kappa=widgets.Dropdown(options=[10, 100, 1000], value=100, description="kappa"),
-    lr_times_L=widgets.FloatSlider(value=3.3, min=0.05, max=4.0, step=0.05, description="lr x L", continuous_update=False),
-    momentum=widgets.FloatSlider(value=0.67, min=0.0, max=0.99, step=0.01, description="momentum", continuous_update=False),
-    nesterov=widgets.Checkbox(value=False, description="Nesterov"),
-);
+    alt=lambda kappa, lr_times_L, momentum, nesterov: (
+        f"Left: the first 60 steps of SGD with lr x L = {lr_times_L:g}, momentum {momentum:g}"
+        f"{' (Nesterov)' if nesterov else ''} on the quadratic with condition number {kappa}. "
+        f"Right: its distance to the minimum over 300 steps against the predicted rate."),
+    kappa=Choice([100], 100, "kappa", live=widgets.Dropdown(options=[10, 100, 1000], value=100, description="kappa")),
+    lr_times_L=Choice([1.9, 2.1, 3.3], 3.3, "lr x L",
+                      live=widgets.FloatSlider(value=3.3, min=0.05, max=4.0, step=0.05, description="lr x L", continuous_update=False)),
+    momentum=Choice([0.0, 0.67, 0.9], 0.67, "momentum",
+                    live=widgets.FloatSlider(value=0.67, min=0.0, max=0.99, step=0.01, description="momentum", continuous_update=False)),
+    nesterov=Choice([False, True], False, "Nesterov", live=widgets.Checkbox(value=False, description="Nesterov")),
+)
 
 # %% [markdown]
 # ## Exercises

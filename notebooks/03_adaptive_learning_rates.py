@@ -554,8 +554,7 @@ print(f"momentum 0.9 on a quadratic: f - f* shrinks at best by a factor 0.9 per 
 # and change the number of steps. Runs that diverge stop with a message. The website shows the
 # Beale surface with the tuned rates.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 def race(surface_name="beale", lr_scale=1.0, steps=RACE_STEPS):
     s = SURFACES[surface_name]
     fig, (ax_path, ax_value) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
@@ -636,8 +635,7 @@ print(f"{'optimizer':>22} {'loss, epoch 1':>14} {'loss, epoch 5':>14} {'loss, ep
 for name, r in mlp_runs.items():
     print(f"{name:>22} {r['losses'][0]:>14.4f} {r['losses'][4]:>14.4f} {r['losses'][-1]:>15.4f} {r['accuracy']:>14.4f}")
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 for name, r in mlp_runs.items():
     print(f"{name:>22}: {r['seconds']:.2f} s for 15 epochs ({r['seconds'] / (15 * math.ceil(len(y_train) / 32)) * 1e6:.0f} us per step)")
 

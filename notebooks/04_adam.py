@@ -1051,8 +1051,7 @@ for s, a, b in zip(noise_levels, mean_l2.tolist(), mean_decoupled.tolist()):
 # minimum, $\hat m_t$ averages to almost zero while $\hat v_t$ stays at the noise level, so the steps
 # shrink well below $\alpha$: Adam's automatic annealing).
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 CURVATURES = np.array([1.0, 20.0])  # f(theta) = (theta_1^2 + 20 theta_2^2) / 2
 
 

@@ -330,8 +330,7 @@ def examples_per_second(batch_size, n_examples=512, repeats=3):
 batch_sizes = [1, 4, 16, 64, 256, 1024]
 throughput = {b: examples_per_second(b) for b in progress(batch_sizes, desc="throughput")}
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 for b, rate in throughput.items():
     print(f"B = {b:>5}: {rate:>10,.0f} examples per second ({rate / throughput[1]:5.1f} x B = 1)")
 fig, ax = plt.subplots()
@@ -859,8 +858,7 @@ def plot_schedule(kind="cosine", eta0=0.1, epochs=30, gamma=0.5, step_size=10, w
     plt.show()
 
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 widgets.interact(
     plot_schedule,
     kind=widgets.Dropdown(options=["constant", "step", "exponential", "Bengio 1/t", "cosine", "warm-up + cosine"], value="cosine"),

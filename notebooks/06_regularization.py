@@ -542,8 +542,7 @@ def explore(kind, step):
     plot_penalty(kind, lambdas[kind][step])
 
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 widgets.interact(
     explore,
     kind=widgets.ToggleButtons(options=list(lambdas), value="L2", description="penalty"),

@@ -513,8 +513,7 @@ t_forward = seconds(lambda: xor_network(params))
 t_backward = seconds(loss.backward)
 t_numeric = seconds(lambda: finite_differences(lambda p: xor_network([Value(v) for v in p]).data, [p.data for p in params]), repeats=1)
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 print(f"forward pass (builds the graph): {t_forward * 1e3:7.2f} ms")
 print(f"backward pass (all 33 gradients): {t_backward * 1e3:7.2f} ms  ({t_backward / t_forward:.1f} x the forward pass)")
 print(f"finite differences (66 forwards): {t_numeric * 1e3:7.2f} ms  ({t_numeric / t_backward:.0f} x the backward pass)")
@@ -565,8 +564,7 @@ def explore_neuron(x1=2.0, x2=-1.0, w1=-0.5, w2=1.5, b=1.0):
     plt.show()
 
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 sliders = {name: widgets.FloatSlider(value=value, min=-3, max=3, step=0.1, continuous_update=False)
            for name, value in (("x1", 2.0), ("x2", -1.0), ("w1", -0.5), ("w2", 1.5), ("b", 1.0))}
 widgets.interact(explore_neuron, **sliders);

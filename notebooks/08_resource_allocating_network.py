@@ -279,8 +279,7 @@ def plot_growth(samples_seen=200):
     plt.show()
 
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 widgets.interact(
     plot_growth,
     samples_seen=widgets.SelectionSlider(options=checkpoints, value=200, description="samples", continuous_update=False),
@@ -298,8 +297,7 @@ fit_seconds = time.perf_counter() - start
 ran_error = normalized_error(task.y_test, ran.predict(task.X_test))
 print(f"RAN: {ran.n_units} units, {ran.n_parameters} parameters, test normalized error {ran_error:.4f}")
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 print(f"one pass over {task.n_train} samples took {fit_seconds:.2f} s on this machine")
 
 # %% [markdown]
@@ -357,8 +355,7 @@ def plot_thresholds(delta_min=0.035, epsilon=0.05):
     plt.show()
 
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 widgets.interact(
     plot_thresholds,
     delta_min=widgets.SelectionSlider(options=delta_mins, value=0.035, description="delta_min", continuous_update=False),

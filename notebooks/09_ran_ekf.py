@@ -334,8 +334,7 @@ for name, model in models.items():
     print(f"{name:<20} {err:>11.4f} {units if units is not None else '-':>6} {model.n_parameters:>11,}")
 print(f"(k-means RBF overlap chosen on the training window: {models['k-means RBF'].overlap})")
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 print(f"training seconds on this machine ({describe(get_device())} for the MLP):")
 for name, s in seconds.items():
     print(f"  {name:<20} {s:6.2f} s")
@@ -482,8 +481,7 @@ def plot_pruning(window=150):
     plt.show()
 
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 widgets.interact(
     plot_pruning,
     window=widgets.SelectionSlider(options=list(prune_runs), value=150, description="window", continuous_update=False),

@@ -80,8 +80,7 @@ setup(seed=0, threads=1)
 # is what PyTorch's allocator reports, which includes its rounding and temporary buffers, so
 # expect larger numbers there.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: device
+# %% output_varies="device" tags=["nbval-ignore-output"]
 device = dev.get_device(verbose=True)
 dev.device_toggle()
 
@@ -491,8 +490,7 @@ for seed, (c, e) in runs.items():
     print(f"  end to end, seed {seed}: final training loss {e.train_loss[-1]:.4f}, "
           f"learning rate {e.lrs[0]:g} in epoch 1, {e.lrs[-1]:g} in epoch {len(e.lrs)}")
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 for s in cascade.stages:
     print(f"stage {s.layer}: {s.seconds:.2f} s")
 print(f"cascade in total: {cascade.total_seconds:.2f} s; end to end: {end_to_end.seconds:.2f} s "
@@ -678,8 +676,7 @@ def show_stage(stage=2, image=0):
     plt.show()
 
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 widgets.interact(
     show_stage,
     stage=widgets.IntSlider(value=2, min=1, max=len(cascade.stages), description="stage", continuous_update=False),

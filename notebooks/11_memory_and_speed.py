@@ -270,8 +270,7 @@ checkpoint_times = {
     for s in (None, seg)
 }
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 for (name, s), seconds in checkpoint_times.items():
     base = checkpoint_times[(name, None)]
     print(f"{name:>9}, {'no checkpointing' if s is None else f'{s} segments':>16}: {seconds * 1e3:7.2f} ms per step ({seconds / base:.2f} x)")
@@ -435,8 +434,7 @@ if device.type == "cuda":
     precision_times["cuda float16 + GradScaler"] = autocast_step(torch.float16, torch.amp.GradScaler("cuda"), device="cuda")
     model.to("cpu")
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 for name, seconds in precision_times.items():
     print(f"{name:>26}: {seconds * 1e3:7.2f} ms per step")
 
@@ -545,8 +543,7 @@ roofline = time_interleaved(calls, repeats=15)
 bandwidth = 12 * n_roofline / roofline.pop("triad")  # bytes per second, measured in turn with the steps
 bound = ADAM_BYTES_PER_PARAMETER * n_roofline / bandwidth
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 print(f"triad bandwidth {bandwidth / 1e9:.1f} GB/s; Adam bound at {n_roofline:,} parameters: {bound * 1e3:.3f} ms")
 for name, seconds in roofline.items():
     print(f"{name:>14}: {seconds * 1e3:7.3f} ms, {seconds / bound:5.2f} x the bandwidth bound")
@@ -568,8 +565,7 @@ for name, seconds in roofline.items():
 # also logs its start and stop); which operators run, and how often, is a fact of the program and is
 # printed in the cell after it.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 from torch.profiler import ProfilerActivity, profile
 
 opt = torch.optim.Adam(model.parameters())
@@ -640,8 +636,7 @@ def epoch_seconds(num_workers, pipeline=True):
 pipeline_times = {"training only (data in memory)": epoch_seconds(0, pipeline=False),
                   "DataLoader, num_workers=0": epoch_seconds(0), "DataLoader, num_workers=2": epoch_seconds(2)}
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 for name, seconds in pipeline_times.items():
     print(f"{name:>32}: {seconds:6.2f} s per epoch")
 
@@ -667,8 +662,7 @@ for name, seconds in pipeline_times.items():
 # %%
 throughput = max(matmul_throughput([256, 512], "cpu", repeats=3).values()) * 1e9
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 step_budget_explorer(throughput, bandwidth);
 
 # %% [markdown]

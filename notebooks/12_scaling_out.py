@@ -98,8 +98,7 @@ show_source(dist_job.ddp_equivalence)
 # %%
 show_source(run_torchrun)
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 start = time.perf_counter()
 run_torchrun("effdnn_lib.dist_job", ["--out", os.path.join(workdir, "job.json")], nproc=2, timeout=300)
 print(f"the torchrun launch took {time.perf_counter() - start:.1f} s")
@@ -218,8 +217,7 @@ for batch in batches:
 # %%
 show_source(fit_alpha_beta)
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 timing = job["allreduce"]
 alpha_fit, bandwidth_fit = fit_alpha_beta(timing["bytes"], timing["seconds"])
 for n, s in zip(timing["bytes"], timing["seconds"]):
@@ -392,8 +390,7 @@ for method, grid in stale_grids.items():
 # %%
 show_source(sys.modules["effdnn_lib.async_sgd"]._worker)
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 import subprocess
 
 start = time.perf_counter()
@@ -435,8 +432,7 @@ for name in ("downpour_adagrad", "downpour_sgd"):
 # after it. All constants besides the sliders are the stated assumptions above (5 us latency,
 # 50 TFLOP/s per worker). The website shows the default values; run the notebook to move the sliders.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 scaling_explorer();
 
 # %% [markdown]

@@ -351,8 +351,7 @@ print(f"updates: naive {statistics.median([at_target(c)[1] for c in results['nai
 # Wall-clock time to the target is what one pays, and it is a fact about this machine only: the
 # cell below prints it and the text quotes none of its digits.
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: timings
+# %% output_varies="timings" tags=["nbval-ignore-output"]
 for arm, curves in results.items():
     seconds = [at_target(c)[4] for c in curves]
     print(f"{arm:<22} seconds of training to {TARGET}: median {statistics.median(seconds):.3f} "
@@ -418,8 +417,7 @@ def plot_time_to_target(target: float = TARGET):
     plt.show()
 
 
-# %% tags=["nbval-ignore-output"]
-# output varies between runs: widget
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 widgets.interact(plot_time_to_target, target=widgets.FloatSlider(value=TARGET, min=0.85, max=0.97, step=0.01,
                                                                  continuous_update=False));
 

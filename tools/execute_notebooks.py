@@ -8,6 +8,8 @@ settings the committed outputs must have, and writes it back:
 
 * ``EFFDNN_DEVICE=cpu`` unless set: the committed outputs are the CPU's, like CI's;
 * ``EFFDNN_PROGRESS=0``: no progress bars (their timings differ on every run);
+* ``EFFDNN_WIDGETS=precomputed``: each widget is stored with its precomputed views, linked in
+  the browser, so it responds on the website with no kernel (see ``effdnn_lib.widgets``);
 * no per-cell timing metadata, widget state stored (the website renders it).
 """
 
@@ -64,9 +66,10 @@ def run(nb, cwd: Path, timeout: int) -> float:
 
 
 def use_build_settings() -> None:
-    """The environment the committed outputs are made in: CPU, no progress bars."""
+    """The environment the committed outputs are made in: CPU, no progress bars, precomputed widgets."""
     os.environ.setdefault("EFFDNN_DEVICE", "cpu")
     os.environ["EFFDNN_PROGRESS"] = "0"
+    os.environ["EFFDNN_WIDGETS"] = "precomputed"
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
 
