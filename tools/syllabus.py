@@ -89,7 +89,8 @@ def chapter_facts(source: Path, runtime: dict[str, float]) -> dict:
     number = int(source.name[:2])
     intro = next(m for m in markdown if "**Learning objectives.**" in m)
     words = sum(len(re.findall(r"[A-Za-z]+", m)) for m in markdown)
-    widgets = sum("interact(" in c.source or "widgets." in c.source and "observe(" in c.source for c in cells if c.cell_type == "code")
+    # a widget cell says so in its metadata (output_varies="widget"; tests/test_conventions.py)
+    widgets = sum(str(c.metadata.get("output_varies", "")).startswith("widget") for c in cells if c.cell_type == "code")
     kinds = [ex.kind for ex in edition.exercises]
     by_number = {ex.number: ex.kind for ex in edition.exercises}
     listed = [(n, by_number.get(n, "open")) for n in edition.numbers]

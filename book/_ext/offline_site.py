@@ -6,6 +6,13 @@
 2. The widget renderer (``@jupyter-widgets/html-manager``) asks MathJax 2's ``MathJax.Hub.Queue``
    to typeset widget labels, but the site serves MathJax 3 (offline, from ``_static``). A
    two-line adapter maps that call onto MathJax 3's ``typesetPromise``.
+3. The widget renderer draws a slider's handle as a ``div`` with ``role="slider"`` but no
+   accessible name (its description is a separate label), so a screen reader announces "slider"
+   and nothing else (axe-core's serious ``aria-input-field-name``). A small script names every
+   handle after its slider's description as the widgets render.
+4. Docutils marks the bibliography's ``citation-list`` as ``role="list"`` although its entries
+   are ``role="doc-biblioentry"``, not list items: an ARIA list without items (axe-core's
+   critical ``aria-required-children``). The role is dropped; the entries keep theirs.
 """
 
 from __future__ import annotations
@@ -17,6 +24,20 @@ window.MathJax.startup = Object.assign({}, window.MathJax.startup, {ready: funct
   MathJax.startup.defaultReady();
   MathJax.Hub = {Queue: function (job) { return MathJax.typesetPromise([job[2]]); }};
 }});"""
+
+
+SLIDER_NAMES = """\
+(function () {
+  function name(root) {
+    root.querySelectorAll('.noUi-handle[role=slider]:not([aria-label])').forEach(function (handle) {
+      var slider = handle.closest('.widget-slider, .widget-hslider, .widget-vslider');
+      var label = slider && slider.querySelector('.widget-label');
+      var text = label && label.textContent.trim();
+      if (text) handle.setAttribute('aria-label', text);
+    });
+  }
+  new MutationObserver(function () { name(document); }).observe(document.documentElement, {childList: true, subtree: true});
+})();"""
 
 
 def _script_key(script) -> tuple:
@@ -36,6 +57,8 @@ def _page_context(app, pagename, templatename, context, doctree):
             seen.add(key)
             unique.append(script)
     scripts[:] = unique
+    if "body" in context:
+        context["body"] = context["body"].replace('<div role="list" class="citation-list">', '<div class="citation-list">')
 
 
 def _add_adapter(app, pagename, templatename, context, doctree):
@@ -45,6 +68,7 @@ def _add_adapter(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    app.add_js_file(None, body=SLIDER_NAMES)
     app.connect("html-page-context", _add_adapter, priority=600)
     app.connect("html-page-context", _page_context, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
