@@ -9,7 +9,8 @@ citations, a widget and hidden exercise solutions, and checks, before any cell r
 * the notebook opens (jupytext's "the .ipynb is more recent than the .py" refusal would show a
   dialog instead: tools/check_sync.py keeps each .py in jupytext's own form so it never does);
 * MyST renders the `{cite}` roles (jupyterlab-myst) instead of showing them as raw text;
-* the saved widget views render (a trusted notebook), not `interactive(children=(...` text;
+* the saved widget views render (a trusted notebook), not `interactive(children=(...` text, and
+  the precomputed views respond to their controls with no cell run;
 * a collapsed exercise solution shows a neutral first line in both its input and output
   placeholders, and a self-check echoes no `True`/`False` after its verdict.
 
@@ -131,6 +132,27 @@ def test_saved_widget_views_show_before_a_cell_runs(chapter):
     assert chapter.evaluate("document.querySelectorAll('.jp-Notebook .widget-slider').length") > 0
 
 
+def nudge_first_slider(widget) -> None:
+    """One keyboard step on the widget's first slider, away from the end it may sit at."""
+    handle = widget.locator(".noUi-handle").first
+    at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+    handle.focus()
+    handle.press("ArrowLeft" if at_end else "ArrowRight")
+
+
+def test_precomputed_views_respond_before_a_cell_runs(chapter):
+    """The saved explorer is linked in the browser: in Lab too, with no cell run, a control swaps the view."""
+    explorer = chapter.locator(".jp-Notebook .effdnn-explorer").first
+    explorer.scroll_into_view_if_needed()
+    view = explorer.locator(".effdnn-view").first
+    view.wait_for(timeout=TIMEOUT_S * 1000)
+    before = view.get_attribute("data-view")
+    nudge_first_slider(explorer)
+    chapter.wait_for_function(
+        "([e, before]) => { const v = e.querySelector('.effdnn-view'); return v && v.dataset.view !== before; }",
+        arg=[explorer.element_handle(), before], timeout=TIMEOUT_S * 1000)
+
+
 def collapsed_cells(notebook: Path) -> tuple[int, int]:
     """How many cells of the notebook open with their input, and their output, collapsed."""
     cells = json.loads(notebook.read_text())["cells"]
@@ -214,9 +236,7 @@ def test_moving_a_live_slider_redraws_the_figure(run_all):
     image = widget.locator("img").first
     image.wait_for(timeout=TIMEOUT_S * 1000)
     before = image.get_attribute("src")
-    handle = widget.locator(".noUi-handle").first
-    handle.focus()
-    handle.press("ArrowRight")
+    nudge_first_slider(widget)
     page.wait_for_function(
         "([w, before]) => { const i = w.querySelector('img'); return i && i.src !== before && i.naturalWidth > 0; }",
         arg=[widget.element_handle(), before], timeout=TIMEOUT_S * 1000)
