@@ -244,18 +244,28 @@ def plot_scaling(n_parameters_m: float = 100, bandwidth_gbit: float = 100, batch
 
 
 def scaling_explorer():
-    """Sliders for model size, bandwidth, batch per worker and workers driving :func:`plot_scaling`."""
+    """:func:`plot_scaling` as an :func:`~effdnn_lib.widgets.explorer`: model size, link bandwidth and
+    batch per worker on a grid (the website's views), every setting of the sliders in a kernel."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+
+    from .widgets import Choice, explorer
+
+    def slider(options, value, description):
+        return widgets.SelectionSlider(options=options, value=value, description=description, continuous_update=False)
 
     def draw(n_parameters_m, bandwidth_gbit, batch_per_worker, workers):
-        plot_scaling(n_parameters_m, bandwidth_gbit, batch_per_worker, workers)
-        plt.show()
+        fig = plot_scaling(n_parameters_m, bandwidth_gbit, batch_per_worker, workers)
+        fig.subplots_adjust(bottom=0.18)  # room for the axis labels (tight_layout would double the drawing time)
+        return fig
 
-    return widgets.interact(
+    return explorer(
         draw,
-        n_parameters_m=widgets.SelectionSlider(options=[1, 5, 25, 100, 350, 1000], value=100, description="params (M)", continuous_update=False),
-        bandwidth_gbit=widgets.SelectionSlider(options=[1, 10, 25, 100, 400, 1600], value=100, description="Gb/s", continuous_update=False),
-        batch_per_worker=widgets.SelectionSlider(options=[256, 1024, 4096, 8192, 16384, 65536], value=8192, description="batch/worker", continuous_update=False),
-        workers=widgets.SelectionSlider(options=[2**k for k in range(0, 11)], value=64, description="workers", continuous_update=False),
+        alt=("Predicted efficiency (left) and throughput (right) of data parallelism against the number of workers, "
+             "all-reduce overlapped with the backward pass or after it, for {n_parameters_m}M parameters, "
+             "{bandwidth_gbit} Gb/s links and a batch of {batch_per_worker} per worker; the marker is at {workers} workers."),
+        n_parameters_m=Choice([25, 100, 1000], 100, "params (M)", live=slider([1, 5, 25, 100, 350, 1000], 100, "params (M)")),
+        bandwidth_gbit=Choice([10, 100, 400], 100, "Gb/s", live=slider([1, 10, 25, 100, 400, 1600], 100, "Gb/s")),
+        batch_per_worker=Choice([1024, 8192], 8192, "batch/worker",
+                                live=slider([256, 1024, 4096, 8192, 16384, 65536], 8192, "batch/worker")),
+        workers=Choice([64], 64, "workers", live=slider([2**k for k in range(0, 11)], 64, "workers")),
     )

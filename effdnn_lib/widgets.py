@@ -384,22 +384,54 @@ def plot_step_budget(prediction: dict, measured: dict | None = None, title: str 
 
 
 def step_budget_explorer(throughput_flops: float, bandwidth_bytes: float):
-    """Sliders for model size, batch, precision, checkpointing and accumulation; each change predicts
-    the step's memory and time and then measures them on this machine."""
+    """An :func:`explorer` of one Adam step: model size, batch, precision, checkpointing and accumulation.
 
-    def draw(width, depth, batch_size, precision, segments, k):
+    In a kernel each change predicts the step's memory and time and then measures both on this
+    machine (untick ``measure`` for the prediction alone). The website's precomputed views show only
+    what does not depend on the machine: the predicted memory, and the step's work in FLOPs (forward,
+    backward and the recomputation checkpointing adds) instead of a time."""
+
+    def work_panel(ax, width, depth, batch_size, segments):
+        p = mlp_parameter_count([64] + [width] * depth + [10])  # predict_step's network
+        parts = [("forward", 2, PALETTE["blue"]), ("backward", 4, PALETTE["sky"]),
+                 ("recomputed forward", 2 if segments > 1 else 0, PALETTE["orange"])]
+        bottom = 0.0
+        for name, flops_per_example_and_parameter, colour in parts:
+            v = flops_per_example_and_parameter * batch_size * p / 1e9
+            ax.bar(["predicted"], [v], bottom=[bottom], color=colour, label=name)
+            bottom += v
+        ax.set_ylabel("GFLOP per step")
+        ax.set_title("work of one step (its time: run the notebook)")
+        ax.legend(fontsize=7, loc="upper right")
+
+    def draw(width, depth, batch_size, precision, segments, k, measure):
         segments = min(segments, 2 * depth + 1)
         pred = predict_step(width, depth, batch_size, precision, segments, k, throughput_flops, bandwidth_bytes)
-        meas = measure_step(width, depth, batch_size, precision, segments, k)
-        plot_step_budget(pred, meas, f"{depth} x {width}, B={batch_size}, {precision}, s={segments}, k={k}")
-        plt.show()
+        title = f"{depth} x {width}, B={batch_size}, {precision}, s={segments}, k={k}"
+        if measure:
+            return plot_step_budget(pred, measure_step(width, depth, batch_size, precision, segments, k), title)
+        fig = plot_step_budget(pred, None, title)
+        fig.axes[1].clear()  # the predicted time depends on this machine's rates: show the work instead
+        work_panel(fig.axes[1], width, depth, batch_size, segments)
+        return fig
 
-    return widgets.interact(
+    def slider(options, value, description):
+        return widgets.SelectionSlider(options=options, value=value, description=description, continuous_update=False)
+
+    return explorer(
         draw,
-        width=widgets.SelectionSlider(options=[64, 128, 256, 512, 1024], value=256, description="width", continuous_update=False),
-        depth=widgets.IntSlider(value=4, min=1, max=16, description="depth", continuous_update=False),
-        batch_size=widgets.SelectionSlider(options=[2**i for i in range(4, 12)], value=256, description="batch", continuous_update=False),
-        precision=widgets.Dropdown(options=["float32", "bfloat16"], value="float32", description="precision"),
-        segments=widgets.IntSlider(value=1, min=1, max=8, description="segments", continuous_update=False),
-        k=widgets.SelectionSlider(options=[1, 2, 4, 8], value=1, description="accumulate", continuous_update=False),
+        alt=lambda width, depth, batch_size, precision, segments, k, measure: (
+            f"Predicted memory of one Adam step (parameters, gradients, optimizer state, activations) and its work "
+            f"in GFLOP (forward, backward, recomputed forward) for a ReLU MLP of {depth} x {width}, batch {batch_size}, "
+            f"{precision}, {segments} checkpointed segment{'s' if segments > 1 else ''}, {k} accumulated micro-batch"
+            f"{'es' if k > 1 else ''}."),
+        width=Choice([256], 256, "width", live=slider([64, 128, 256, 512, 1024], 256, "width")),
+        depth=Choice([4], 4, "depth", live=widgets.IntSlider(value=4, min=1, max=16, description="depth", continuous_update=False)),
+        batch_size=Choice([256, 1024], 256, "batch", live=slider([2**i for i in range(4, 12)], 256, "batch")),
+        precision=Choice(["float32", "bfloat16"], "float32", "precision",
+                         live=widgets.Dropdown(options=["float32", "bfloat16"], value="float32", description="precision")),
+        segments=Choice([1, 3], 1, "segments",
+                        live=widgets.IntSlider(value=1, min=1, max=8, description="segments", continuous_update=False)),
+        k=Choice([1, 4], 1, "accumulate", live=slider([1, 2, 4, 8], 1, "accumulate")),
+        measure=Choice([False], False, "measure", live=widgets.Checkbox(value=True, description="measure")),
     )

@@ -68,6 +68,7 @@ from effdnn_lib.memory import format_bytes
 from effdnn_lib.notebook import setup, show_source
 from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
 from effdnn_lib.progress import progress
+from effdnn_lib.widgets import Choice, explorer
 
 setup(seed=0, threads=1)
 
@@ -224,7 +225,7 @@ print(f"smallest / largest: {min(cascade_view) / max(cascade_view):.2f}")
 # $1.5 \times 10^{-1}$ (smallest / largest 0.47), instead of spreading over almost six orders of
 # magnitude as in the end-to-end network:
 
-# %%
+# %% mystnb={"image": {"alt": "Norm of the weight gradient of each of the ten hidden layers (log scale) against the layer, 1 next to the input. At initialisation the end-to-end sigmoid network's gradient (vermillion) climbs from below one millionth at layer 1 to a few hundredths at layer 10, while tanh (orange) and ReLU (blue) stay near 0.1 at every layer; the dashed sigmoid line, each layer at the start of its own cascade stage, stays near 0.1 as well."}}
 fig, ax = plt.subplots(figsize=FIGSIZE)
 layers = np.arange(1, 11)
 for (name, g), colour in zip(grad_norms.items(), (PALETTE["vermillion"], PALETTE["orange"], PALETTE["blue"])):
@@ -408,7 +409,7 @@ print(f"parameters of the last stage's output block: ours {sum(p.numel() for p i
 # training, validation and test data is made on the original images, so no handwritten sample is
 # in two splits.
 
-# %%
+# %% mystnb={"image": {"alt": "Eight training images of the shifted-digits task, each titled with its label: a handwritten 8 x 8 digit pasted at a random position on a 12 x 12 canvas of grey noise."}}
 images = in_float64(load_shifted_digits(canvas=12, digit_size=8, copies=2, seed=0))
 for name, split in images.items():
     print(f"{name:>5}: {tuple(split.x.shape)}")
@@ -496,7 +497,7 @@ for s in cascade.stages:
 print(f"cascade in total: {cascade.total_seconds:.2f} s; end to end: {end_to_end.seconds:.2f} s "
       f"({end_to_end.seconds / cascade.total_seconds:.1f}x the cascade's time) on {dev.describe(device)}")
 
-# %%
+# %% mystnb={"image": {"alt": "Left: test accuracy after each cascade stage, depth 1 to 4, for three seeds (seed 0 solid, the others faint): every seed rises at every stage, from below 0.2 to about 0.8, while the dashed lines of end-to-end training sit near 0.18 and 0.09 for two seeds and above 0.9 for the third. Right: peak training memory in MiB of each stage and of end to end for seed 0: every stage holds less than end to end, stage 2 the most of them."}}
 fig, (ax, ax_m) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
 depth = [s.layer for s in cascade.stages]
 for seed, (c, e) in runs.items():
@@ -640,14 +641,23 @@ print(f"(cascade: {budget} epochs; fine-tuning: 1 more; end to end from scratch:
 #
 # ## Inspect a stage
 #
-# Pick a stage and a test image. Left: the accuracy after each stage, with the chosen one
-# marked. Right: the image and the first seven feature maps that the chosen stage's block
-# produces for it (its pseudo-inputs for the next stage). Stage 1's maps are full-resolution
-# pictures of the strokes, the background and their edges, wherever the digit sits; by stage 4
-# the maps are $3 \times 3$. The website shows the
-# default view; run the notebook to move the sliders.
+# Pick a stage and a test image. Left: the accuracy after each stage (seed 0), with the chosen one
+# marked, and end to end's accuracy as a dashed line. Right: the image, what the network of the
+# chosen stage predicts for it, and the first seven feature maps that the stage's block produces
+# for it (its pseudo-inputs for the next stage). On the website the controls switch between views
+# precomputed for every stage and three test images; run the notebook for any test image. Things
+# to try:
+#
+# * Image 0 at stage 1, then stage 4: the maps shrink from full-resolution pictures of the strokes,
+#   the background and their edges to $3 \times 3$ grids that no longer look like the digit.
+# * Images 0 and 449 at stage 1: the same handwritten 6 (the test split holds each of its digits
+#   twice, the second copies after the first) at two positions; the maps show the same strokes,
+#   moved with the digit (only the noise around it differs). Yet the network of stage 1 says 6 for
+#   one and 0 for the other; at stage 4 it says 6 for both.
+# * Image 2 through the stages: the network says 9 after stages 1 and 2, and 6, its label, from
+#   stage 3 on.
 
-# %%
+# %% output_varies="widget" tags=["nbval-ignore-output"]
 def show_stage(stage=2, image=0):
     x = images["test"].x[image : image + 1].to(device)
     features = forward_in_batches(nn.Sequential(*cascade.blocks[:stage]), x)[0].cpu()
@@ -673,15 +683,20 @@ def show_stage(stage=2, image=0):
         a.imshow(features[c], cmap="viridis")
         a.set_title(f"map {c + 1} of {features.shape[0]}", fontsize=7)
         a.axis("off")
-    plt.show()
+    return fig
 
 
-# %% output_varies="widget" tags=["nbval-ignore-output"]
-widgets.interact(
+explorer(
     show_stage,
-    stage=widgets.IntSlider(value=2, min=1, max=len(cascade.stages), description="stage", continuous_update=False),
-    image=widgets.IntSlider(value=0, min=0, max=49, description="test image", continuous_update=False),
-);
+    alt=lambda stage, image: (
+        f"Left: test accuracy after each of the four cascade stages (seed 0) with stage {stage} marked, and end to "
+        f"end's accuracy as a dashed line. Right: test image {image}, the prediction of the network after stage "
+        f"{stage}, and the first seven feature maps that stage {stage}'s block computes for it."),
+    stage=Choice(list(depth), 2, "stage",
+                 live=widgets.IntSlider(value=2, min=1, max=len(cascade.stages), description="stage", continuous_update=False)),
+    image=Choice([0, 2, 449], 0, "test image",
+                 live=widgets.IntSlider(value=0, min=0, max=len(images["test"]) - 1, description="test image", continuous_update=False)),
+)
 
 # %% [markdown]
 # ## Exercises

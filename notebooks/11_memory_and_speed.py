@@ -204,7 +204,7 @@ print(f"held after forward exact in every row: {all(p.held_after_forward == m.he
 best = min(checkpoint_rows[1:], key=lambda r: r[2].peak)
 print(f"smallest measured peak: {best[0]} segments, {best[2].peak / plain.peak:.2f} of the plain step's peak")
 
-# %%
+# %% mystnb={"image": {"alt": "Memory in MiB against the number of checkpointed segments s, 2 to 16 on a log scale, for the MLP of 16 hidden layers: the measured peak (blue) and the predicted bound (orange, dashed, a little above it) are both lowest at s = 4, the square root of 16 (green dotted line), and rise towards the peak without checkpointing (black dotted line) at s = 16, while the bytes held after the forward pass (green squares) grow with s."}}
 fig, ax = plt.subplots()
 s_values = [r[0] for r in checkpoint_rows[1:]]
 ax.plot(s_values, [r[2].peak / 2**20 for r in checkpoint_rows[1:]], marker="o", label="peak, measured")
@@ -651,19 +651,34 @@ for name, seconds in pipeline_times.items():
 # ## Explore: predicted and measured, side by side
 #
 # Choose the model size, the batch, the precision, the number of checkpointed segments and the
-# number of accumulated micro-batches. The left bar is the predicted memory (weights, gradients and
-# Adam state as chapter 0 counts them; the activations as this chapter does), beside it the
-# measured activations; the right panel the predicted step time (FLOPs at this machine's measured
+# number of accumulated micro-batches. Running the notebook, each change predicts the step and then
+# measures it on your machine: the left bar is the predicted memory (weights, gradients and Adam
+# state as chapter 0 counts them; the activations as this chapter does), beside it the measured
+# activations; the right panel the predicted step time (FLOPs at this machine's measured
 # matrix-multiply rate, plus Adam's bytes at its bandwidth) beside the measured one. The prediction
 # of time is rough: small layers run far below the peak rate (chapter 0), and the bfloat16
-# prediction assumes the float32 rate. The website shows the default values; run the notebook to
-# move the sliders.
+# prediction assumes the float32 rate.
+#
+# A measurement is a fact about one machine, so the website does not show any: there the controls
+# switch between views precomputed for a network of 4 hidden layers of 256 units that show only
+# the predictions, the memory and, in place of the time, the step's work in FLOPs. Run the notebook
+# for the measurements, the other model sizes and up to 8 segments. Things to try:
+#
+# * Batch 256, then 1024: the activations grow fourfold and so does the work; the weights,
+#   gradients and Adam state stay as they are.
+# * At batch 1024, accumulate 4: the activations fall back to those of batch 256 (one micro-batch
+#   is held at a time), and the work does not change.
+# * Segments 3 instead of 1: the activations nearly halve, and the work grows by a third, the
+#   recomputed forward pass.
+# * bfloat16 at batch 1024: the activations shrink, but by less than half, because autocast's
+#   16-bit copy of the weights is counted with them; at batch 256 that copy takes back most of the
+#   saving.
 
 # %%
 throughput = max(matmul_throughput([256, 512], "cpu", repeats=3).values()) * 1e9
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
-step_budget_explorer(throughput, bandwidth);
+step_budget_explorer(throughput, bandwidth)
 
 # %% [markdown]
 # ## Exercises

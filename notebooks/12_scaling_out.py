@@ -217,7 +217,7 @@ for batch in batches:
 # %%
 show_source(fit_alpha_beta)
 
-# %% output_varies="timings" tags=["nbval-ignore-output"]
+# %% mystnb={"image": {"alt": "All-reduce time in seconds against the message size in bytes, both on log scales, from 64 B to 4 MiB: the times measured on this machine with gloo on 2 ranks (blue dots) and the fitted ring model (orange line), which is flat where the latency dominates and rises with the size for the largest messages."}} output_varies="timings" tags=["nbval-ignore-output"]
 timing = job["allreduce"]
 alpha_fit, bandwidth_fit = fit_alpha_beta(timing["bytes"], timing["seconds"])
 for n, s in zip(timing["bytes"], timing["seconds"]):
@@ -429,11 +429,23 @@ for name in ("downpour_adagrad", "downpour_sgd"):
 # Choose the model size, the link bandwidth, the batch per worker and the number of workers; the
 # left panel shows the predicted efficiency against the number of workers, the right the throughput
 # against perfect scaling, with the all-reduce overlapped with the backward pass (in 25 MiB buckets) or
-# after it. All constants besides the sliders are the stated assumptions above (5 us latency,
-# 50 TFLOP/s per worker). The website shows the default values; run the notebook to move the sliders.
+# after it, and the title the efficiency at the chosen number of workers. All constants besides the
+# controls are the stated assumptions above (5 us latency, 50 TFLOP/s per worker). On the website
+# the controls switch between views precomputed for three model sizes, three bandwidths and two
+# batches at 64 workers (every other number of workers is on the curves); run the notebook for
+# sliders over all of them. Things to try:
+#
+# * From the default (100M parameters, 100 Gb/s, batch 8192), go to 10 Gb/s: both curves collapse
+#   from 2 workers on, and overlap gains almost nothing, as in the table above. At 400 Gb/s the
+#   overlapped curve stays near 1 up to about 256 workers.
+# * Batch 1024 at 100 Gb/s: the compute per step shrinks eightfold while the all-reduce does not,
+#   and at 64 workers the efficiency falls to about that of the 10 Gb/s case.
+# * Model size 25M, then 1000M: the curve without overlap hardly moves (compute and gradient bytes
+#   both grow in proportion to the model), but the overlapped one rises, because a larger model
+#   has more buckets and all but the last of them hide behind the backward pass.
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
-scaling_explorer();
+scaling_explorer()
 
 # %% [markdown]
 # ## Exercises
