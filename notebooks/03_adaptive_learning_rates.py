@@ -58,6 +58,7 @@ from effdnn_lib.optim.rmsprop import rmsprop_update
 from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
 from effdnn_lib.progress import progress
 from effdnn_lib.surfaces import SURFACES, IllConditionedQuadratic, optimize, plot_contours
+from effdnn_lib.widgets import Choice, explorer
 
 setup(seed=0, threads=1)
 
@@ -340,7 +341,7 @@ for t in (1, 2, 10, 100, 1000):
 # The real weakness of AdaGrad shows when the gradients change scale. Feed 500 large gradients
 # ($g = 10$) and then 1,000 small ones ($g = 0.1$), as when a network leaves a steep early region:
 
-# %%
+# %% mystnb={"image": {"alt": "Step size against the step t, log scales, for AdaGrad (blue), RMSprop (orange) and AdaDelta (green). Left, a constant gradient g = 1 for 1,000 steps: AdaGrad's steps fall along a straight line, as 0.01/sqrt(t); RMSprop's start ten times larger, at 0.1, and settle at 0.01; AdaDelta's start near 0.003 and grow. Right, g = 10 for 500 steps and then g = 0.1 (dotted line at the switch): after the switch AdaGrad's step drops below 1e-5 and stays flat, while RMSprop's and AdaDelta's drop and then climb back towards 0.01, AdaDelta's quickly and RMSprop's slowly."}}
 regime_change = [10.0] * 500 + [0.1] * 1000
 changing = {name: step_sizes(make, regime_change) for name, make in makers.items()}
 print(f"{'':>9} {'step at t=500 (g=10)':>21} {'step at t=1500 (g=0.1)':>23}")
@@ -550,37 +551,51 @@ print(f"momentum 0.9 on a quadratic: f - f* shrinks at best by a factor 0.9 per 
 # the grid than about the optimizers: a grid for SGD that stopped at 0.03 would have left it at
 # the saddle point after 150 steps (the output above shows it).
 #
-# Race them yourself: pick a surface, scale all the tuned learning rates up or down together,
-# and change the number of steps. Runs that diverge stop with a message. The website shows the
-# Beale surface with the tuned rates.
+# Race them yourself: pick a surface and scale all the tuned learning rates up or down together.
+# The left panel shows the paths from the customary start, the right one $f - f^*$ over 150 steps;
+# runs that diverge stop with a message below the figure. On the website the controls switch
+# between precomputed views: the five surfaces, each at the tuned rates and at the two
+# neighbouring rates of the tuning grid, a factor $\sqrt{10}$ smaller or larger (lr scale 0.316
+# and 3.16); run the notebook for a continuous scale and any number of steps. Things to try:
+#
+# * Beale, lr scale 3.16: SGD and momentum diverge within a few steps, while AdaGrad, RMSprop and
+#   AdaDelta do not. An adaptive method divides the gradient by a running measure of its own size,
+#   so a large gradient does not make a large step; SGD's step grows with the gradient.
+# * Quadratic, lr scale 1, then 0.316: at the tuned rates AdaGrad and RMSprop land on the minimum
+#   in one step (the luck explained above); at the smaller rates they need tens of steps.
+# * Rosenbrock, lr scale 1: momentum's path follows the curved floor of the valley, and its curve
+#   is the only one still falling at step 150; the others have stalled.
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
 def race(surface_name="beale", lr_scale=1.0, steps=RACE_STEPS):
     s = SURFACES[surface_name]
     fig, (ax_path, ax_value) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
     plot_contours(ax_path, s)
-    messages = []
     for name, (make, _) in RACERS.items():
         lr = race_lrs[surface_name][name] * lr_scale
         r = optimize(s, lambda p: make(p, lr), n_steps=steps)
         ax_path.plot(r.points[:, 0], r.points[:, 1], color=RACER_COLOURS[name], lw=1.2, label=name)
         ax_value.semilogy(range(len(r.values)), (r.values - s.min_value).clamp_min(1e-16), color=RACER_COLOURS[name], label=f"{name} (lr {lr:.3g})")
         if r.diverged:
-            messages.append(f"{name}: {r.message}")
+            print(f"{name}: {r.message}")
     ax_path.plot(*s.start, marker="o", color="black", markersize=4)
     ax_value.set(xlabel="step", ylabel="f - f*", title=f"{s.name}: value above the minimum")
     ax_value.legend(fontsize=7)
-    plt.show()
-    for m in messages:
-        print(m)
+    return fig
 
 
-widgets.interact(
+explorer(
     race,
-    surface_name=widgets.Dropdown(options=list(SURFACES), value="beale", description="surface"),
-    lr_scale=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.1, description="lr scale", continuous_update=False),
-    steps=widgets.IntSlider(value=RACE_STEPS, min=10, max=1000, step=10, description="steps", continuous_update=False),
-);
+    alt=lambda surface_name, lr_scale, steps: (
+        f"Left: the paths of SGD, momentum, AdaGrad, RMSprop and AdaDelta on the {surface_name} surface, each at "
+        f"lr scale = {lr_scale:.3g} times its tuned learning rate, from the customary start (black dot). "
+        f"Right: f - f* of each against the step, over {steps} steps, log scale."),
+    surface_name=Choice(list(SURFACES), "beale", "surface"),
+    lr_scale=Choice([1 / HALF_DECADE, 1.0, HALF_DECADE], 1.0, "lr scale", labels=["0.316", "1", "3.16"],
+                    live=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.1, description="lr scale", continuous_update=False)),
+    steps=Choice([RACE_STEPS], RACE_STEPS, "steps",
+                 live=widgets.IntSlider(value=RACE_STEPS, min=10, max=1000, step=10, description="steps", continuous_update=False)),
+)
 
 # %% [markdown]
 # ## A small network on the digits
@@ -639,7 +654,7 @@ for name, r in mlp_runs.items():
 for name, r in mlp_runs.items():
     print(f"{name:>22}: {r['seconds']:.2f} s for 15 epochs ({r['seconds'] / (15 * math.ceil(len(y_train) / 32)) * 1e6:.0f} us per step)")
 
-# %%
+# %% mystnb={"image": {"alt": "Training loss (log scale) against the epoch, 1 to 15, of the MLP 64-64-10 on the digits with mini-batches of 32, for five optimizers at common, untuned learning rates: SGD (lr 0.1, blue), momentum 0.9 (lr 0.05, orange), AdaGrad (lr 0.05, green), RMSprop (lr 0.001, vermillion) and AdaDelta (lr 1.0, purple). Momentum and AdaGrad fall fastest and end lowest, AdaDelta comes third, RMSprop is next and plain SGD ends highest."}}
 fig, ax = plt.subplots(figsize=FIGSIZE)
 for (name, r), colour in zip(mlp_runs.items(), RACER_COLOURS.values()):
     ax.semilogy(range(1, 16), r["losses"], marker=".", color=colour, label=name)

@@ -74,6 +74,7 @@ from effdnn_lib.optim import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, RMSpro
 from effdnn_lib.optim.adam import adam_update, adamax_update
 from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
 from effdnn_lib.progress import progress
+from effdnn_lib.widgets import Choice, explorer
 
 setup(seed=0, threads=1)
 
@@ -247,7 +248,7 @@ for t in (1, 10, 100, 1000, 5000):
     m_t, m_hat, v_t, v_hat = moments[t - 1].tolist()
     print(f"{t:>5} {m_t:>9.4f} {m_hat:>11.4f} {v_t:>9.4f} {v_hat:>11.4f}")
 
-# %%
+# %% mystnb={"image": {"alt": "Means over 2,000 gradient streams with g ~ N(0.5, 1) against the step t (log scale). Left, the first moment: the raw m_t (vermillion) starts near 0.05 and climbs to the truth, 0.5 (dashed line), within about 50 steps, while the corrected m-hat_t (blue) is close to the truth from the first step. Right, the second moment: the raw v_t starts near 0 and reaches the truth, 1.25, only after thousands of steps, while the corrected v-hat_t stays on it throughout."}}
 t_axis = np.arange(1, len(moments) + 1)
 fig, (ax_m, ax_v) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
 for ax, (raw, corrected), truth, symbol in ((ax_m, (0, 1), mu, "m"), (ax_v, (2, 3), mu**2 + sigma**2, "v")):
@@ -503,7 +504,7 @@ print(f"{'gradient stream':<36} {'largest |step| / alpha':>22}")
 for name, r in ratio_of.items():
     print(f"{name:<36} {r.max().item():>22.4f}")
 
-# %%
+# %% mystnb={"image": {"alt": "The size of Adam's step in units of alpha, |Delta_t| / alpha, against the step t (log scale) for one coordinate of three gradient streams: Gaussian with mean 1 and sd 1 (blue) stays near 1, mostly a little below it; sparse gradients on 1% of the steps (orange) give no step most of the time and spikes above 1 but below the dotted line; gradients growing by beta2/beta1 per step (vermillion) rise steadily to nearly 7. The dashed line marks alpha, the dotted one the paper's bound for the sparse case, alpha (1 - beta1) / sqrt(1 - beta2), about 3.16 alpha, which only the growing stream crosses."}}
 fig, ax = plt.subplots(figsize=FIGSIZE)
 for name, colour in (("Gaussian, mean 1, sd 1", PALETTE["blue"]), ("sparse (1% of steps)", PALETTE["orange"]), ("growing by beta2/beta1 per step", PALETTE["vermillion"])):
     ax.plot(np.arange(1, T + 1), ratio_of[name][:, 0], color=colour, lw=1, label=name)
@@ -610,7 +611,7 @@ alphas = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 beta2s = [0.99, 0.999, 0.9999]
 ae_losses = {bc: train_autoencoders(x_digits, alphas, beta2s, bias_correction=bc) for bc in (True, False)}
 
-# %%
+# %% mystnb={"image": {"alt": "Reconstruction loss of the tanh autoencoder on the digits training set against the step size alpha (0.001 to 0.1, log scale), after 10 epochs (left) and 20 epochs (right), for beta2 = 0.99 (blue), 0.999 (orange) and 0.9999 (vermillion), with bias correction (solid lines) and without (dashed). The three solid curves lie on top of each other, lowest at alpha = 0.03. The dashed curves move apart as beta2 approaches 1: their lowest point shifts to smaller step sizes, and at large step sizes they rise steeply, above 0.6 at alpha = 0.1 for beta2 = 0.999 and 0.9999."}}
 fig, axes = plt.subplots(1, 2, figsize=FIGSIZE_WIDE, sharey=True)
 colours = (PALETTE["blue"], PALETTE["orange"], PALETTE["vermillion"])
 for ax, epoch in zip(axes, (10, 20)):
@@ -770,7 +771,7 @@ for task, (widths, dropout, l2) in TASKS.items():
             "diverged": [lr for lr, ok in zip(lrs, finite.tolist()) if not ok],
         }
 
-# %%
+# %% mystnb={"image": {"alt": "Training loss per epoch (log scale, averaged over the epoch with dropout on) against the epoch, 1 to 10, for the five optimizers at their best learning rates: SGD + Nesterov (black, dotted), AdaGrad (orange), RMSProp (sky blue), AdaDelta (green) and Adam (vermillion). Left, logistic regression on the digits: all fall to about 0.1 by epoch 10, AdaDelta highest throughout and Adam slower than SGD + Nesterov, AdaGrad and RMSProp in the early epochs. Right, the MLP with dropout: SGD + Nesterov stays highest, and the four adaptive methods end close together."}}
 STYLES = {  # colour, marker and line style per optimizer, so that curves on top of each other stay visible
     "SGD + Nesterov": (PALETTE["black"], "o", ":"),
     "AdaGrad": (PALETTE["orange"], "s", "--"),
@@ -936,7 +937,7 @@ for amsgrad in (False, True):
     gap = max(abs(a - b) for a, b in zip(online_problem(amsgrad, 2000), online_problem_with_library(amsgrad, 2000)))
     print(f"{'AMSGrad' if amsgrad else 'Adam':>7}: plain-Python run vs effdnn_lib.optim.Adam over 2,000 steps, largest difference below 1e-9: {gap < 1e-9}")
 
-# %%
+# %% mystnb={"image": {"alt": "The point x against the step t, over 50,000 steps, on Reddi et al.'s online problem on the interval [-1, 1] with beta1 = 0.9 and beta2 = 0.99: Adam (vermillion) climbs within the first few thousand steps to near x = +1, the worst point, and stays there; AMSGrad (blue) stays negative and creeps down towards the best point, x = -1 (dashed line), which it nearly reaches by the end."}}
 steps, every = 50_000, 50
 paths = {name: online_problem(name == "AMSGrad", steps, every=every) for name in ("Adam", "AMSGrad")}
 print("The best fixed point is x = -1 (the average gradient, (1010 - 100 * 10) / 101, is positive).")
@@ -1044,12 +1045,23 @@ for s, a, b in zip(noise_levels, mean_l2.tolist(), mean_decoupled.tolist()):
 #
 # Adam on a noisy two-dimensional quadratic, $f(\theta) = (\theta_1^2 + 20\,\theta_2^2)/2$, with
 # Gaussian noise added to every gradient, $\alpha = 0.05$ and 300 steps (`algorithm1_update` from the
-# top of the chapter). The left panel shows the path, the right one each coordinate's step in units
-# of $\alpha$. The website shows the defaults; run the notebook to move the sliders. Things to try:
-# switch off the bias correction with $\beta_2 = 0.9999$ (the first steps are far larger than
-# $\alpha$ and overshoot); set $\beta_1 = 0$ (RMSProp, a noisier path); raise the noise (near the
-# minimum, $\hat m_t$ averages to almost zero while $\hat v_t$ stays at the noise level, so the steps
-# shrink well below $\alpha$: Adam's automatic annealing).
+# top of the chapter), starting at $(-2, 1)$. The left panel shows the path, the right one each
+# coordinate's step in units of $\alpha$. On the website the controls switch between precomputed
+# views: $\beta_1$ = 0 or 0.9, $\beta_2$ = 0.99, 0.999 or 0.9999, the bias correction on or off,
+# and gradient noise of standard deviation 0.5 or 2; run the notebook for continuous sliders.
+# Things to try:
+#
+# * At $\beta_1 = 0.9$, switch the bias correction off: with $\beta_2 = 0.99$ the first steps grow to about twice
+#   $\alpha$, with 0.999 to five or six times, with 0.9999 to more than ten times, and the path
+#   swings ever further past the minimum (the uncorrected factors printed in the section above).
+#   With the correction on, no step exceeds $\alpha$ by more than a hair.
+# * Set $\beta_1 = 0$ (RMSProp with a bias correction): without the average of the gradients,
+#   the steps near the minimum keep jumping to about $\alpha$ and beyond, where with
+#   $\beta_1 = 0.9$ they shrink to a fraction of it.
+# * At $\beta_1 = 0.9$, raise the noise from 0.5 to 2: four times the noise, and the steps near
+#   the minimum still shrink well below $\alpha$, since $\hat m_t$ averages the noise towards zero
+#   while $\hat v_t$ measures its size. That is Adam's automatic annealing; SGD's steps would grow
+#   with the noise.
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
 CURVATURES = np.array([1.0, 20.0])  # f(theta) = (theta_1^2 + 20 theta_2^2) / 2
@@ -1078,19 +1090,25 @@ def explore(beta1=0.9, beta2=0.999, bias_correction=True, noise=0.5, alpha=0.05,
     ax_step.axhline(1.0, color=PALETTE["black"], ls="--", lw=1)
     ax_step.set(xscale="log", xlabel="step t", title="step size in units of alpha")
     ax_step.legend(fontsize=8)
-    plt.show()
     print(f"distance to the minimum after {steps} steps: {np.linalg.norm(path[-1]):.4f}; largest step / alpha: {ratios.max():.2f}")
+    return fig
 
 
-widgets.interact(
+explorer(
     explore,
-    beta1=widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="beta1", continuous_update=False),
-    beta2=widgets.SelectionSlider(options=[0.9, 0.99, 0.999, 0.9999], value=0.999, description="beta2", continuous_update=False),
-    bias_correction=widgets.Checkbox(value=True, description="bias correction"),
-    noise=widgets.FloatSlider(value=0.5, min=0.0, max=3.0, step=0.1, description="noise sd", continuous_update=False),
-    alpha=widgets.fixed(0.05),
-    steps=widgets.fixed(300),
-);
+    alt=lambda beta1, beta2, bias_correction, noise: (
+        f"Left: the path of 300 steps of Adam (beta1 = {beta1:g}, beta2 = {beta2:g}, bias correction "
+        f"{'on' if bias_correction else 'off'}, alpha = 0.05) on the quadratic with curvatures 1 and 20, with gradient "
+        f"noise of standard deviation {noise:g}, starting at (-2, 1); a star marks the minimum at the origin. Right: each "
+        f"coordinate's step in units of alpha against the step number (log scale), with a dashed line at 1."),
+    beta1=Choice([0.0, 0.9], 0.9, "beta1",
+                 live=widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="beta1", continuous_update=False)),
+    beta2=Choice([0.99, 0.999, 0.9999], 0.999, "beta2",
+                 live=widgets.SelectionSlider(options=[0.9, 0.99, 0.999, 0.9999], value=0.999, description="beta2", continuous_update=False)),
+    bias_correction=Choice([True, False], True, "bias correction", live=widgets.Checkbox(value=True, description="bias correction")),
+    noise=Choice([0.5, 2.0], 0.5, "noise sd",
+                 live=widgets.FloatSlider(value=0.5, min=0.0, max=3.0, step=0.1, description="noise sd", continuous_update=False)),
+)
 
 # %% [markdown]
 # ## Exercises
