@@ -52,6 +52,7 @@ from effdnn_lib.notebook import setup, show_source
 from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
 from effdnn_lib.progress import progress
 from effdnn_lib.ran import RAN, _GrowingRBF
+from effdnn_lib.widgets import Choice, explorer
 
 setup(seed=0, threads=1)
 
@@ -110,7 +111,7 @@ for i, (h, err) in enumerate(zip(steps, errors)):
 # $x(t - 17)$ unfolds the one-dimensional signal into the shape that its trajectory keeps
 # tracing, never exactly twice the same way.
 
-# %%
+# %% mystnb={"image": {"alt": "Left: the Mackey-Glass series x(t) for t from 1000 to 1500, an irregular oscillation between about 0.4 and 1.3 whose peaks never repeat exactly. Right: x(t) against x(t - 17) for t from 1000 to 3000, a tangled band of loops that the trajectory keeps tracing, never twice along the same curve."}}
 t, x = mackey_glass(5000.0)
 window = (t >= 1000) & (t <= 1500)
 fig, (ax, ax_attr) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
@@ -245,8 +246,17 @@ for n in checkpoints:
 #
 # Scrub through time with the slider. Left: the training inputs seen so far (grey) projected on
 # $(x(t), x(t-18))$, and the units' centres, each circle as wide as the unit. Right: the number
-# of units and the test error as the samples stream in. The website shows the network after 200
-# samples; run the notebook to move the slider.
+# of units and the test error as the samples stream in. On the website the slider switches
+# between views precomputed for eight of the checkpoints; run the notebook to reach all of them.
+# Things to try:
+#
+# * Step from 10 to 100 samples: a handful of wide circles (1, 4, then 8 units) while $\delta$
+#   is still coarse, then 24, the newer ones smaller, once it has reached $\delta_{\min}$.
+# * Go from 200 to 500 samples: the units multiply (82 to 137), and the small new circles crowd
+#   along the band that the grey inputs trace.
+# * Go from 1000 to 3000 samples: the left panel hardly changes (150 to 167 units), and on the
+#   right the dotted line moves along a nearly flat blue curve while the orange test error
+#   still falls, from 0.1607 to 0.1114.
 
 # %%
 units_curve = np.array(ran.history_["n_units"])
@@ -276,14 +286,19 @@ def plot_growth(samples_seen=200):
     ax_err.set_ylabel("test normalized error", color=PALETTE["orange"])
     ax_err.grid(False)
     ax_curve.set_title("growth and error")
-    plt.show()
+    return fig
 
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
-widgets.interact(
+explorer(
     plot_growth,
-    samples_seen=widgets.SelectionSlider(options=checkpoints, value=200, description="samples", continuous_update=False),
-);
+    alt=lambda samples_seen: (
+        f"Left: the first {samples_seen} training inputs (grey dots) projected on x(t) against x(t - 18), and the centres "
+        f"of the units the RAN has after them ({len(snapshots[samples_seen]['widths'])}, red dots), each circled as wide as its unit. "
+        f"Right: the number of units (blue) and the test error (orange) against the samples seen, log scale, with a dotted line at {samples_seen}."),
+    samples_seen=Choice([10, 25, 50, 100, 200, 500, 1000, 3000], 200, "samples",
+                        live=widgets.SelectionSlider(options=checkpoints, value=200, description="samples", continuous_update=False)),
+)
 
 # %% [markdown]
 # Early units are wide (a large distance to the nearest centre times $\kappa$); later ones are
@@ -332,7 +347,17 @@ for (delta_min, epsilon), r in grid.items():
 # even a gain (0.1178 to 0.1033 at 0.07): units allocated for errors barely above 0.01 are mostly
 # noise in the parameter count. Size is the price of accuracy here: 290 units for 0.0963 against
 # 167 for 0.1114. Pick a pair to see the growth and the running error (root-mean-square of the
-# last 200 a-priori errors $e_n$), against the defaults in grey:
+# last 200 a-priori errors $e_n$), against the defaults in grey. On the website the sliders
+# switch between views precomputed for the nine pairs of the grid; running the notebook offers
+# the same nine, since these are all the networks trained above. Things to try:
+#
+# * $\delta_{\min}$ = 0.14, at any $\epsilon$: the network stops growing near 52 units, and after
+#   the first few hundred samples its running error stays well above the defaults'.
+# * $\delta_{\min}$ = 0.035 with $\epsilon$ = 0.01: 548 units, more than three times the
+#   defaults' 167, for the lowest test error of the grid (0.0861); the red running error ends
+#   below the grey one.
+# * $\delta_{\min}$ = 0.07 with $\epsilon$ = 0.05: fewer units than the defaults (129 against
+#   167), running errors that nearly coincide, and a lower test error (0.1033 against 0.1114).
 
 # %%
 def plot_thresholds(delta_min=0.035, epsilon=0.05):
@@ -352,15 +377,19 @@ def plot_thresholds(delta_min=0.035, epsilon=0.05):
     ax_rms.set_ylabel("running RMS error (last 200)")
     ax_rms.legend()
     fig.suptitle(f"delta_min = {delta_min}, epsilon = {epsilon}")
-    plt.show()
+    return fig
 
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
-widgets.interact(
+explorer(
     plot_thresholds,
-    delta_min=widgets.SelectionSlider(options=delta_mins, value=0.035, description="delta_min", continuous_update=False),
-    epsilon=widgets.SelectionSlider(options=epsilons, value=0.05, description="epsilon", continuous_update=False),
-);
+    alt=lambda delta_min, epsilon: (
+        f"Left: the number of units against the samples seen for a RAN with delta_min = {delta_min:g} and epsilon = {epsilon:g} "
+        f"(red, {grid[delta_min, epsilon]['units'][-1]} units at the end) and for the defaults delta_min = 0.07, epsilon = 0.02 "
+        f"(grey, {grid[0.07, 0.02]['units'][-1]} units). Right: the running RMS error of the last 200 samples of both, log scale."),
+    delta_min=Choice(delta_mins, 0.035, "delta_min"),
+    epsilon=Choice(epsilons, 0.05, "epsilon"),
+)
 
 # %% [markdown]
 # ## How long to train
@@ -408,7 +437,7 @@ for n, r in curve.items():
     first, *others = r["errors"]
     print(f"{n:>12,} {r['units']:>6} {r['parameters']:>10,} {first:11.4f} {min(others):9.4f} to {max(others):.4f}")
 
-# %%
+# %% mystnb={"image": {"alt": "Left: the test normalized error of one RAN against the training samples seen in one pass, 1,000 to 40,000, log-log axes: the error on the far window (blue line) falls steadily from about 0.17 to about 0.04, inside a pale band, the range over four test windows, that stays narrow. Right: the number of units against the samples seen, log x axis: it rises only from 150 to 184."}}
 fig, (ax_err, ax_units) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
 all_errors = np.array([r["errors"] for r in curve.values()])
 ax_err.fill_between(lengths, all_errors.min(1), all_errors.max(1), color=PALETTE["sky"], alpha=0.35, lw=0, label="range over four windows")

@@ -62,6 +62,7 @@ from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
 from effdnn_lib.progress import progress
 from effdnn_lib.ran import RAN, RANEKF, kalman_gain, recursive_least_squares
 from effdnn_lib.rbf import KMeansRBF, MLPRegressor
+from effdnn_lib.widgets import Choice, explorer
 
 setup(seed=0, threads=1)
 task = mackey_glass_prediction()  # chapter 8's task: 3,000 training samples, 500 test points
@@ -152,7 +153,7 @@ print(f"inner product and cosine match the closed forms to a relative 1e-10: {wo
 # The two tests and the criterion they approximate, for RAN's thresholds $\delta_{\min} = 0.07$ and
 # $\epsilon = 0.02$ and a width of $0.87\,\delta_{\min}$ (a unit at the finest resolution):
 
-# %%
+# %% mystnb={"image": {"alt": "The distance to the nearest centre d_n (horizontal, 0 to 0.3) against the error |e_n| (vertical, 0 to 0.1). A pale region lies above a curve that falls steeply near zero distance and flattens just below 0.02: there the function-space criterion (4') adds a unit. A darker rectangle, d_n above 0.07 and |e_n| above 0.02, is where RAN's two tests together add one; its corner (black dot) lies on the curve, and the whole rectangle lies inside the pale region."}}
 delta, epsilon, w = 0.07, 0.02, 0.87 * 0.07
 d_grid = np.linspace(0.005, 0.3, 300)
 boundary = epsilon * np.sqrt(1 - np.exp(-(delta**2) / w**2)) / np.sqrt(1 - np.exp(-(d_grid**2) / w**2))  # (4') with eta at the corner
@@ -250,7 +251,7 @@ show_source(RANEKF._grow_state)
 # changing needs. Our defaults are $q_0 = 0.02$ and $P_0 = R = 1$, the values attributed to
 # Kadirkamanathan and Niranjan (we have not checked them against the paper itself).
 
-# %%
+# %% mystnb={"image": {"alt": "The Kalman gain k_n of one directly observed parameter against the number of samples, 1 to 2,000, log-log axes, for three process noises. Without process noise (q0 = 0, black) the gain falls along a straight line, as 1/(n+1), to below 0.001; with q0 = 0.002 (light blue) and q0 = 0.02 (dark blue) it levels off within about 100 samples at a floor, higher for the larger noise."}}
 def gains(q0, steps=2000, P=1.0, r=1.0):
     out = []
     for _ in range(steps):
@@ -362,7 +363,7 @@ for name, s in seconds.items():
 # Units and the running error (root-mean-square of the last 200 a-priori errors $e_n$, the error
 # on each sample *before* learning it, an honest online measure) as the samples stream in:
 
-# %%
+# %% mystnb={"image": {"alt": "Left: the number of units against the samples seen, 0 to 3,000, for RAN (orange), RAN-EKF (blue) and RAN-EKF with pruning (green): all three grow quickly to about 140 units in the first 500 samples and then nearly stop; RAN ends highest, near 170, the pruned network lowest, below 150. Right: the running RMS error of the last 200 a-priori errors, log scale: the three curves start together, and from about sample 500 on the two EKF networks fall below RAN, ending near a third of its error."}}
 fig, (ax_units, ax_rms) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
 colours = {"RAN": PALETTE["orange"], "RAN-EKF": PALETTE["blue"], "RAN-EKF + pruning": PALETTE["green"]}
 for name, colour in colours.items():
@@ -464,7 +465,15 @@ for window, net in prune_runs.items():
 # less. Pruning earns its
 # place when regions of the input space really are abandoned, as when the function or the input
 # distribution changes over time; on a stationary chaotic series, the units RAN-EKF keeps are
-# nearly all needed. Slide through the windows to see the network's size over time:
+# nearly all needed. Pick a window to see the network's size over time, against RAN-EKF without
+# pruning in grey. On the website the slider switches between two precomputed views; running the
+# notebook offers the same two, since these are the two networks trained above. Things to try:
+#
+# * Window 150: the green curve falls below the grey one as units are pruned, and the dashed
+#   count of units ever allocated climbs far above both, to 213: pruned units are allocated
+#   again when the trajectory returns.
+# * Window 250: the green curve stays close to the grey one, and the dashed count ends just
+#   above the grey curve (159 allocated against 155 without pruning; 147 kept).
 
 # %%
 def plot_pruning(window=150):
@@ -478,14 +487,18 @@ def plot_pruning(window=150):
     ax.set_ylabel("units")
     ax.set_title(f"MRAN pruning (threshold 0.002): test error {normalized_error(task.y_test, net.predict(task.X_test)):.4f}")
     ax.legend()
-    plt.show()
+    return fig
 
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
-widgets.interact(
+explorer(
     plot_pruning,
-    window=widgets.SelectionSlider(options=list(prune_runs), value=150, description="window", continuous_update=False),
-);
+    alt=lambda window: (
+        f"The number of units against the samples seen, 0 to 3,000: RAN-EKF without pruning (grey), with MRAN pruning over a window "
+        f"of {window} samples (green, {prune_runs[window].n_units} units at the end), and the units it ever allocated (green dashed, "
+        f"{sum(prune_runs[window].history_['novel'])})."),
+    window=Choice(list(prune_runs), 150, "window"),
+)
 
 # %% [markdown]
 # ## Where recursive least squares fits in
