@@ -42,8 +42,10 @@ MODES = ("live", "precomputed")
 MAX_VIEWS = 48
 #: Resolution of the precomputed views (dots per inch of the course's figure sizes).
 VIEW_DPI = 64
-#: Colours a precomputed view keeps (a palette PNG is about four times smaller than RGBA).
-VIEW_COLOURS = 48
+#: Colours a precomputed view keeps. A palette PNG is about four times smaller than RGBA. White and
+#: the course's eight colours are always in the palette, exactly (an adaptive quantizer alone merged
+#: blue with green and orange with vermillion on a five-line figure; tests/test_explorer.py checks).
+VIEW_COLOURS = 64
 
 
 def widget_mode() -> str:
@@ -130,14 +132,27 @@ def view_key(choices: dict[str, Choice], indices: Sequence[int]) -> str:
 
 def figure_png(fig, dpi: int = VIEW_DPI, colours: int = VIEW_COLOURS) -> bytes:
     """The figure as a small, opaque palette PNG (white background), and close the figure."""
+    import numpy as np
     from PIL import Image
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    # cropped to the drawing as the notebook's inline figures are (bbox_inches="tight"): no cut labels
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white", bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
     image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    # the palette: white, the course's colours exactly, and what an adaptive quantizer picks for the rest;
+    # each colour of the figure then takes its nearest entry (exact matches stay exact)
+    exact = [(255, 255, 255)] + [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in PALETTE.values()]
+    adaptive = image.quantize(colors=colours - len(exact), method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    rgb = adaptive.getpalette()[: 3 * len(adaptive.getcolors())]
+    entries = np.array(exact + [tuple(rgb[i:i + 3]) for i in range(0, len(rgb), 3)], dtype=np.int32)
+    pixels = np.asarray(image, dtype=np.int32)
+    colours_used, inverse = np.unique(pixels.reshape(-1, 3), axis=0, return_inverse=True)
+    nearest = ((colours_used[:, None, :] - entries[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    indexed = Image.fromarray(nearest[inverse.ravel()].reshape(pixels.shape[:2]).astype(np.uint8), mode="P")
+    indexed.putpalette(entries.astype(np.uint8).ravel().tolist())
     out = io.BytesIO()
-    image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, format="png", optimize=True)
+    indexed.save(out, format="png", optimize=True)
     return out.getvalue()
 
 

@@ -161,6 +161,26 @@ def test_figure_png_is_small_opaque_and_closes_the_figure():
     assert image.getpixel((0, 0))[:3] == (255, 255, 255)
 
 
+def test_the_course_colours_survive_the_palette():
+    """Eight lines, one in each Okabe-Ito colour, keep their own colour in the view's palette."""
+    import numpy as np
+
+    from effdnn_lib.plotting import PALETTE, use_style
+
+    use_style()
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for i, colour in enumerate(PALETTE.values()):
+        ax.plot(np.linspace(0, 1, 50), np.sin(np.linspace(0, 6, 50) + i), color=colour, lw=4)
+    image = Image.open(io.BytesIO(figure_png(fig)))
+    palette = np.array(image.getpalette()).reshape(-1, 3)
+    for name, colour in PALETTE.items():
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        assert np.abs(palette - rgb).sum(axis=1).min() == 0, f"{name} {colour} lost in the palette"
+    pixels = np.array(image.convert("RGB"), dtype=int).reshape(-1, 3)
+    blue = np.array([0, 114, 178])
+    assert (np.abs(pixels - blue).sum(axis=1) == 0).sum() > 20  # the blue line is drawn in blue
+
+
 @pytest.mark.parametrize("kwargs,error,match", [
     (dict(values=[], value=1, description="a"), ValueError, "values must hold at least one setting"),
     (dict(values="abc", value="a", description="a"), TypeError, "values must be a sequence"),
