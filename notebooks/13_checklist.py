@@ -373,7 +373,7 @@ print(f"checklist against naive, wall clock on this machine: {naive_s / check_s:
 # The curves show where the gain comes from (validation accuracy against examples seen, five
 # seeds per arm):
 
-# %% mystnb={"image": {"alt": "Validation accuracy against examples seen (left) and against updates (right), both on log scales, five seeds per arm, with the target 0.95 dashed. Left: the four checklist arms cross the target after one to a few thousand examples, the naive arm (vermillion) only after about ten thousand. Right: against updates the arms lie close together, except the checklist arm with batches of 256 (purple), which reaches the target in far fewer updates."}}
+# %% mystnb={"image": {"alt": "Validation accuracy against examples seen (left) and against updates (right), both on log scales, five seeds per arm, with the target 0.95 dashed. Left: the four checklist arms cross the target after several hundred to a few thousand examples, the naive arm (vermillion) only after more than ten thousand. Right: against updates the arms lie close together, except the checklist arm with batches of 256 (purple), which reaches the target in far fewer updates."}}
 fig, axes = plt.subplots(1, 2, figsize=FIGSIZE_WIDE, sharey=True)
 colours = dict(zip(ARMS, [PALETTE[k] for k in ("vermillion", "blue", "orange", "green", "purple")]))
 for ax, x_index, label in ((axes[0], 0, "examples seen"), (axes[1], 1, "updates")):
