@@ -282,19 +282,30 @@ def plot_memory(width: int = 1024, depth: int = 3, batch_size: int = 256, n_inpu
 
 
 def memory_explorer():
-    """Sliders for width, depth and batch size driving :func:`plot_memory`."""
+    """Width, depth and batch size driving :func:`plot_memory`: an :func:`explorer` whose website
+    views cover widths 512, 1024 and 2048, depths 3 and 6 and batches 16, 256 and 4096 (18 views);
+    run in a kernel, the sliders are continuous."""
 
     def draw(width, depth, batch_size):
-        plot_memory(width, depth, batch_size)
-        plt.show()
+        fig = plot_memory(width, depth, batch_size)
+        bars = fig.axes[0]
+        bars.set_ylim(0, bars.get_ylim()[1] * 1.35)  # headroom: the legend must not hide a bar's total
+        fig.tight_layout()  # room for the right panel's labels in the small views
+        return fig
 
-    return widgets.interact(
+    return explorer(
         draw,
-        width=widgets.IntSlider(value=1024, min=64, max=8192, step=64, description="width", continuous_update=False),
-        depth=widgets.IntSlider(value=3, min=1, max=12, description="depth", continuous_update=False),
-        batch_size=widgets.SelectionSlider(
-            options=[2**k for k in range(0, 13)], value=256, description="batch", continuous_update=False
-        ),
+        alt=("Left: stacked bars of the training memory (parameters, gradients, optimizer state, activations) "
+             "of SGD, momentum and Adam for a ReLU MLP with {depth} hidden layers of width {width} at batch size "
+             "{batch_size}, each bar labelled with its total. Right: the total memory of each optimizer against "
+             "the batch size, both axes logarithmic, with the chosen batch size marked by a dotted line."),
+        width=Choice([512, 1024, 2048], 1024, "width",
+                     live=widgets.IntSlider(value=1024, min=64, max=8192, step=64, description="width", continuous_update=False)),
+        depth=Choice([3, 6], 3, "depth",
+                     live=widgets.IntSlider(value=3, min=1, max=12, description="depth", continuous_update=False)),
+        batch_size=Choice([16, 256, 4096], 256, "batch",
+                          live=widgets.SelectionSlider(options=[2**k for k in range(0, 13)], value=256, description="batch",
+                                                       continuous_update=False)),
     )
 
 

@@ -207,7 +207,7 @@ for n in sizes:
 # intensity $n/6$ across, throughput up, the roofline drawn from the assumed constants (the
 # measured points differ on every machine; the shape is what to compare).
 
-# %%
+# %% mystnb={"image": {"alt": "Log-log plot of throughput in GFLOP/s against the arithmetic intensity n/6 of n x n float32 matrix products, n = 16 to 1024. The solid black roofline rises with the intensity up to the assumed peak and is flat beyond it; the dotted curve, which adds a fixed cost per call, lies far below it for small n and approaches it by n = 256. This machine's measured points (blue for the CPU, orange-red for a GPU when one is selected) climb steeply with size and then level off, the shape of the dotted curve."}}
 fig, ax = plt.subplots()
 intensities = np.array([matmul_intensity(n) for n in sizes])
 fine = np.logspace(np.log10(intensities.min() / 2), np.log10(intensities.max() * 2), 200)
@@ -386,13 +386,25 @@ else:
 # %% [markdown]
 # ## Explore: width, depth and batch size
 #
-# Move the sliders to see how each term responds. Doubling the width roughly quadruples the
-# fixed part (weights are $n \times n$) but only doubles the activations; doubling the batch
-# doubles the activations and leaves the rest alone. The website shows the figure for the
-# default values; run the notebook to move the sliders.
+# Choose the width and the number of hidden layers of a ReLU MLP (784 inputs, 10 classes) and the
+# batch size: the left panel stacks the four terms for SGD, momentum and Adam at that batch size,
+# the right panel shows each optimizer's total against the batch size. On the website the controls
+# switch between views precomputed for widths 512, 1024 and 2048, depths 3 and 6 and batch sizes
+# 16, 256 and 4096; run the notebook for continuous sliders. Things to try:
+#
+# * At batch 16, compare the three bars: the activations are a sliver, and Adam's bar is about
+#   twice SGD's, because its two state tensors add two copies of the parameters to SGD's
+#   parameters and gradients.
+# * Width 1024 to 2048 (depth 3, batch 256): the parameters, gradients and optimizer state more
+#   than triple (the hidden weights are $n \times n$; only the first layer, $784 \times n$, grows
+#   in proportion to $n$), while the activations grow by less than a factor of two.
+# * Batch 256 to 4096 (width 1024, depth 3): the activations grow sixteen-fold and overtake the
+#   fixed part of all three optimizers; nothing else changes.
+# * Then width 2048, still at batch 4096: the activations still exceed SGD's fixed part, but no
+#   longer momentum's or Adam's.
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
-memory_explorer();
+memory_explorer()
 
 # %% [markdown]
 # ## When the model does not fit

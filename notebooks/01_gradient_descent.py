@@ -54,6 +54,7 @@ from effdnn_lib.optim import SGD
 from effdnn_lib.optim.sgd import sgd_update
 from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
 from effdnn_lib.progress import progress
+from effdnn_lib.widgets import Choice, explorer
 
 setup(seed=0, threads=1)
 
@@ -243,7 +244,7 @@ for name, r in runs.items():
     reached = f"loss < 0.3 after {below[0]} epoch(s), about {below[0] * per_epoch * 1e3:.0f} ms" if below else "loss never < 0.3"
     print(f"{name:>10}: {per_epoch * 1e3:7.2f} ms per epoch, {per_epoch / (r['updates'] / epochs) * 1e6:7.1f} us per update; {reached}")
 
-# %%
+# %% mystnb={"image": {"alt": "Training loss (log scale) of batch (blue), mini-batch (orange) and stochastic (green) gradient descent on the digits. Left, against epochs: stochastic descent falls fastest, mini-batch next and batch slowest. Right, against parameter updates (log scale): the order reverses, with batch descent lowest after its few updates and stochastic descent needing hundreds of updates to get as low."}}
 fig, (ax_epoch, ax_update) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
 for (name, r), colour in zip(runs.items(), (PALETTE["blue"], PALETTE["orange"], PALETTE["green"])):
     ax_epoch.plot(range(epochs + 1), r["losses"], marker=".", color=colour, label=name)
@@ -317,7 +318,7 @@ for B in batch_sizes:
     predicted_noise.append(sigma2 / B * (n - B) / (n - 1))
     print(f"{B:>5} {measured_noise[-1]:>24.5f} {predicted_noise[-1]:>10.5f} {measured_noise[-1] / predicted_noise[-1]:>6.3f}")
 
-# %%
+# %% mystnb={"image": {"alt": "Log-log plot of the gradient noise, the mean squared error of a mini-batch gradient, against the batch size B from 1 to 1024. The measured points (orange, 2,000 batches each) lie on the predicted curve (blue), which falls as 1/B and drops faster as the batch nears the whole training set; the dotted horizontal line is the squared length of the full gradient, which the noise falls below between B = 64 and B = 256."}}
 fig, ax = plt.subplots(figsize=FIGSIZE)
 ax.plot(batch_sizes, predicted_noise, color=PALETTE["blue"], label=r"predicted $\sigma^2 (n-B) / (B (n-1))$")
 ax.plot(batch_sizes, measured_noise, "o", color=PALETTE["orange"], label="measured (2,000 batches each)")
@@ -369,7 +370,7 @@ finals = [t["losses"][-1] for t in twins]
 print(f"largest / smallest final training loss over more than 2: {max(finals) / min(finals) > 2}")
 print(f"every test accuracy below eta = 0.1's {sweep[0.1]['accuracy']:.4f}: {all(t['accuracy'] < sweep[0.1]['accuracy'] for t in twins)}")
 
-# %%
+# %% mystnb={"image": {"alt": "Training loss (log scale) over ten epochs of mini-batch gradient descent with batches of 32, one line per learning rate from 0.001 to 100. Rates 0.001 and 0.01 fall slowly, 0.1 falls steadily, 1 ends lowest while bouncing from epoch to epoch; 10 and 100 first rise above the starting loss and then lurch up and down."}}
 fig, ax = plt.subplots(figsize=FIGSIZE)
 for (lr, r), colour in zip(sweep.items(), (PALETTE["sky"], PALETTE["blue"], PALETTE["green"], PALETTE["orange"], PALETTE["vermillion"], PALETTE["purple"])):
     ax.plot(range(11), r["losses"], marker=".", color=colour, label=f"lr = {lr:g}")
@@ -578,27 +579,58 @@ for t in (500, 1000, 2000, 4000):
 #
 # ## Explore: learning rate and batch size
 #
-# Move the sliders to train softmax regression for five epochs with any learning rate and batch
-# size (the website shows the default, $\eta = 0.1$ and $B = 32$; run the notebook to move them).
-# Try a batch of 1 with $\eta = 1$, or the full batch with $\eta = 0.01$.
+# Train softmax regression for five epochs with a learning rate and a batch size of your choice:
+# the figure shows the training loss after each epoch, its title the number of updates and the
+# test accuracy. A run whose loss rose above its start is trained a second time with the rate
+# changed in the thirteenth digit and called chaotic if the two end more than $10^{-3}$ apart, as
+# in the sweep above. On the website the controls switch between views precomputed for learning
+# rates 0.01, 0.1, 1 and 10 and batches of 1, 32 and all 1,348 examples; run the notebook for a
+# continuous learning-rate slider and more batch sizes. Things to try:
+#
+# * The full batch at 0.01, 0.1, 1 and 10: at 0.01 five updates barely move the loss, and the
+#   full batch does best at the largest rate of the grid.
+# * A batch of 1 at 0.01 and at 0.1: the two lowest final losses of the grid.
+# * A batch of 1 at 1 and at 10: the first epoch raises the loss above its start (at 10 it also
+#   ends above it), and the run at 1 is chaotic.
+# * At 10, step from a batch of 1 to 32 to the full batch: the jump above the start shrinks, then
+#   disappears. The larger the batch, the larger the rate it tolerates.
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
+five_epochs = {(B, lr): runs[name] for name, (B, lr) in variants.items()}  # trained above, with the same seed
+
+
 def explore(lr=0.1, batch_size=32):
-    r = train(batch_size, lr, epochs=5)
+    r = five_epochs.get((batch_size, lr)) or train(batch_size, lr, epochs=5)
+    rose = max(r["losses"][1:]) > r["losses"][0]
+    chaotic = rose and abs(train(batch_size, lr * (1 + 1e-12), epochs=5)["losses"][-1] - r["losses"][-1]) > 1e-3
     fig, ax = plt.subplots(figsize=FIGSIZE)
-    ax.plot(range(6), r["losses"], marker="o", color=PALETTE["blue"])
+    ax.plot(range(6), r["losses"], marker="o", color=PALETTE["blue"], label="training loss")
+    ax.axhline(r["losses"][0], color=PALETTE["black"], ls=":", lw=1, label=r"start, $\log 10$")
+    ax.set_ylim(0.03, max(50.0, 1.5 * max(r["losses"])))  # the same scale in every view, so that they compare
+    ax.legend(loc="upper right")
+    accuracy = "chaotic" if chaotic else f"{r['accuracy']:.3f}"
     ax.set(yscale="log", xlabel="epoch", ylabel="training loss J",
-           title=f"lr = {lr:.3g}, B = {batch_size}: {r['updates']} updates, test accuracy {r['accuracy']:.3f}")
-    plt.show()
-    if max(r["losses"][1:]) > r["losses"][0]:
+           title=f"lr = {lr:.3g}, B = {batch_size}: {r['updates']} updates, test accuracy {accuracy}")
+    if rose:
         print(f"The loss rose above its starting value {r['losses'][0]:.4f}: this learning rate is too large.")
+    if chaotic:
+        print("Chaotic: with the rate changed in the thirteenth digit the final loss differs by more than 1e-3, "
+              "so this curve's details differ from machine to machine.")
+    return fig
 
 
-widgets.interact(
+explorer(
     explore,
-    lr=widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=2, step=0.25, description="lr", continuous_update=False),
-    batch_size=widgets.SelectionSlider(options=[1, 4, 16, 32, 128, 512, n], value=32, description="batch", continuous_update=False),
-);
+    alt=lambda lr, batch_size: (
+        f"Training loss of softmax regression on the digits after each of five epochs of gradient descent with "
+        f"learning rate {lr:g} and mini-batches of {batch_size} examples, on a log scale from 0.03 to 50 shared by "
+        f"every setting, with the starting loss log 10 dotted."),
+    lr=Choice([0.01, 0.1, 1.0, 10.0], 0.1, "lr",
+              live=widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=2, step=0.25, description="lr", continuous_update=False)),
+    batch_size=Choice([1, 32, n], 32, "batch",
+                      live=widgets.SelectionSlider(options=[1, 4, 16, 32, 128, 512, n], value=32, description="batch",
+                                                   continuous_update=False)),
+)
 
 # %% [markdown]
 # ## Exercises
