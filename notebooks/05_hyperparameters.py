@@ -75,6 +75,7 @@ from effdnn_lib.training import (
     lr_range_test,
     train,
 )
+from effdnn_lib.widgets import Choice, explorer
 
 setup(seed=0, threads=1)
 
@@ -149,7 +150,7 @@ show_source(train)
 # %%
 show_source(lr_range_test)
 
-# %%
+# %% mystnb={"image": {"alt": "Smoothed training loss of the learning-rate range test against the learning rate, on a log axis from 0.0001 to about 3.5, one mini-batch per rate. The loss stays near 2.3 up to about 0.01, falls ever faster to its lowest point near 2, then shoots up to about 8 where the sweep stops; a dashed line marks the suggested initial rate, 0.196, a tenth of the rate with the lowest loss."}}
 model = mlp()
 sweep = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.01), train_set, lr_min=1e-4, lr_max=10.0, steps=100)
 lowest = int(np.argmin(sweep.losses))
@@ -268,7 +269,7 @@ for name in schedules:
     print(f"{name:>27} {runs[0][0].lr[-1]:>9.2e} " + " ".join(f"{np.mean(c):>8.4f} ({min(c):.4f}-{max(c):.4f})" for c in cols)
           + ("" if name == "constant" else f" {below:>9} of {len(runs)}"))
 
-# %%
+# %% mystnb={"image": {"alt": "Left: the learning rate of the seven schedules over 20 epochs, all starting from 0.1 (the warm-up from a third of it): constant stays at 0.1, step and plateau drop in steps, exponential and cosine decay smoothly, and Bengio's 1/t ends highest of the decaying ones, near 0.03. Right: the validation loss of each run with seed 0, on a log scale: all fall steeply in the first five epochs (the warm-up run starts highest) and then lie nearly on top of each other."}}
 fig, (ax_lr, ax_loss) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
 for name in schedules:
     h, _ = schedule_runs[(name, 0)]
@@ -330,7 +331,7 @@ def examples_per_second(batch_size, n_examples=512, repeats=3):
 batch_sizes = [1, 4, 16, 64, 256, 1024]
 throughput = {b: examples_per_second(b) for b in progress(batch_sizes, desc="throughput")}
 
-# %% output_varies="timings" tags=["nbval-ignore-output"]
+# %% mystnb={"image": {"alt": "Training throughput in examples per second against the mini-batch size B from 1 to 1024, both axes on a log scale, measured on the machine that ran the notebook: it rises with B over the whole range, by more than a hundredfold from B = 1 to B = 1024."}} output_varies="timings" tags=["nbval-ignore-output"]
 for b, rate in throughput.items():
     print(f"B = {b:>5}: {rate:>10,.0f} examples per second ({rate / throughput[1]:5.1f} x B = 1)")
 fig, ax = plt.subplots()
@@ -398,7 +399,7 @@ show_source(EarlyStopping)
 # sometimes the right one, so 28% of the training and 26% of the validation labels end up
 # wrong); the test labels stay correct, so test accuracy still measures what we want.
 
-# %%
+# %% mystnb={"image": {"alt": "Training loss (blue) and validation loss (orange) on the 30% noisy labels over 40 epochs of Adam with 256 hidden units. The training loss falls steadily to about 0.25, while the validation loss bottoms out at epoch 9 (dotted line) and then climbs to about 2; a shaded band marks the 8 epochs of patience after which early stopping stopped."}}
 noisy_train = (train_set.x, relabel(train_set.y, 0.3, seed=1))
 noisy_val = (val_set.x, relabel(val_set.y, 0.3, seed=2))
 print(f"labels changed: {(noisy_train[1] != train_set.y).float().mean().item():.4f} of training, "
@@ -552,7 +553,7 @@ for effective, pairs in ((0.1, ((0.1, 0.0), (0.01, 0.9), (0.001, 0.99))), (1.0, 
 for lr, beta in ((1.0, 0.0), (0.1, 0.9), (0.01, 0.99)):
     print(f"eta {lr}, beta {beta}: training loss in epoch 15 {spread([momentum_runs[(lr, beta, seed)][0].train_loss[-1] for seed in MOMENTUM_SEEDS], 3)}")
 
-# %%
+# %% mystnb={"image": {"alt": "Left: validation loss over 15 epochs for three ways to take the effective step eta / (1 - beta) = 1.0, three seeds each: eta 1.0 without momentum (black), eta 0.1 with beta 0.9 (blue) and eta 0.01 with beta 0.99 (vermillion). Black and blue settle near 0.15 to 0.2, while vermillion reaches its lowest early and drifts up to between 0.58 and 0.75. Right: the weight norm of the same runs: vermillion grows to about 24, twice the others' 12 to 14; a dotted line marks beta = 0.99's memory of 100 steps, 3.2 epochs."}}
 fig, (ax_val, ax_norm) = plt.subplots(1, 2, figsize=FIGSIZE_WIDE)
 epochs = np.arange(1, MOMENTUM_EPOCHS + 1)
 for (lr, beta), colour in zip(((1.0, 0.0), (0.1, 0.9), (0.01, 0.99)), (PALETTE["black"], PALETTE["blue"], PALETTE["vermillion"])):
@@ -779,7 +780,7 @@ for seed, (points, losses) in enumerate(random_searches):
     best = int(np.argmin(losses))
     print(f"random seed {seed} ({len(set(a for a, _ in points))} distinct learning rates): best val loss {losses[best]:.4f} at lr {10 ** points[best][0]:.4f}")
 
-# %%
+# %% mystnb={"image": {"alt": "Two scatter plots of the 9 trials of each search over the log10 learning rate (x, -3 to 0) and the log10 weight decay (y, -6 to -2), coloured by validation loss (yellow low, dark purple high, clipped at 1). Left: the 3 x 3 grid tries only three learning rates, and only its middle one gives low losses. Right: random search (seed 0) tries nine distinct learning rates, shown as ticks below the points, several of them low-loss ones between the grid's values."}}
 fig, axes = plt.subplots(1, 2, figsize=FIGSIZE_WIDE, sharey=True)
 for ax, (title, points, losses) in zip(axes, (("grid", grid, grid_losses), ("random (seed 0)", *random_searches[0]))):
     clipped = [min(v, 1.0) for v in losses]  # diverged runs (inf) show as 1
@@ -800,11 +801,28 @@ plt.show()
 #
 # ## Explore: the schedules
 #
-# Choose a schedule and move its parameters: the left panel shows $\eta_t$ from its closed form,
-# the right panel what the schedule does to a real run, the network of section 2 trained with SGD
-# and momentum 0.9 on the digits (seed 0, $B = 64$). Each setting trains once, in a fraction of a
-# second, and is kept, so going back to a setting is instant. The website shows the default view
-# (cosine annealing over 30 epochs); run the notebook to move the sliders.
+# Choose a schedule and its initial rate: the left panel shows $\eta_t$ from its closed form, the
+# right panel what the schedule does to a real run, the network of section 2 trained for 30 epochs
+# with SGD and momentum 0.9 on the digits (seed 0, $B = 64$), its training and validation loss on a
+# log scale. On the website the controls switch between views precomputed for the six schedules at
+# $\eta_0 = 0.1$ (section 2's rate) and $\eta_0 = 0.3$, with the step schedule halving the rate every
+# 10 epochs, the exponential one halving it every epoch, and $\tau = 5$ and 5 epochs of warm-up.
+# Run the notebook for continuous sliders over $\eta_0$, the number of epochs and each
+# schedule's own parameters; there each setting trains once, in a fraction of a second, and is
+# kept, so going back to a setting is instant. Things to try:
+#
+# * At $\eta_0 = 0.1$, switch from cosine to exponential: halving the rate every epoch leaves it
+#   near zero after a few epochs, the training loss stops falling, and the run ends with the
+#   highest validation loss of the six schedules at this rate.
+# * Constant at $\eta_0 = 0.3$: with momentum 0.9 the effective step is ten times larger, and the
+#   losses jump about and climb through the run, the validation loss ending far above where it
+#   started. The loop's divergence check does not fire, but this run is lost.
+# * Step, Bengio $1/t$ or cosine at $\eta_0 = 0.3$: once the rate has fallen, the training loss drops
+#   to almost zero, but the validation loss stays far above that of the same schedule at 0.1; its
+#   best value came in epoch 2.
+# * Warm-up + cosine at $\eta_0 = 0.3$: the rate climbs for 5 epochs before it decays, and the
+#   validation loss stays low, with the lowest best value of the six schedules at this rate. This
+#   is the warm-up's purpose that section 2, at the safe $\eta_0 = 0.1$, could not show.
 
 # %%
 def make_schedule(kind, eta0, epochs, gamma, step_size, warmup, tau):
@@ -854,21 +872,31 @@ def plot_schedule(kind="cosine", eta0=0.1, epochs=30, gamma=0.5, step_size=10, w
     if isinstance(result, TrainingDiverged):
         ax_loss.set_title(f"diverged in epoch {result.epoch}: try a smaller eta0", fontsize=9)
     else:
-        ax_loss.set_title(f"SGD + momentum 0.9: final validation loss {h.val_loss[-1]:.4f}, best {min(h.val_loss):.4f}", fontsize=9)
-    plt.show()
+        ax_loss.set_title(f"final validation loss {h.val_loss[-1]:.4f}, best {min(h.val_loss):.4f}", fontsize=9)
+    return fig
 
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
-widgets.interact(
+def schedule_alt(kind, eta0, epochs, gamma, step_size, warmup, tau):
+    """What a view of the explorer shows, in words (the run is cached: drawing the view reuses it)."""
+    result = schedule_training(kind, eta0, epochs, gamma, step_size, warmup, tau)
+    outcome = (f"it diverged in epoch {result.epoch}" if isinstance(result, TrainingDiverged)
+               else f"final validation loss {result.val_loss[-1]:.4f}, best {min(result.val_loss):.4f}")
+    return (f"Left: the learning rate of the {kind} schedule from eta0 = {eta0:g} over {epochs} epochs. Right: the training "
+            f"and validation loss, on a log scale, of the network trained with it (SGD, momentum 0.9): {outcome}.")
+
+
+explorer(
     plot_schedule,
-    kind=widgets.Dropdown(options=["constant", "step", "exponential", "Bengio 1/t", "cosine", "warm-up + cosine"], value="cosine"),
-    eta0=widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=0, description="eta0", continuous_update=False),
-    epochs=widgets.IntSlider(value=30, min=5, max=100, continuous_update=False),
-    gamma=widgets.FloatSlider(value=0.5, min=0.05, max=0.99, step=0.01, continuous_update=False),
-    step_size=widgets.IntSlider(value=10, min=1, max=50, continuous_update=False),
-    warmup=widgets.IntSlider(value=5, min=1, max=20, continuous_update=False),
-    tau=widgets.IntSlider(value=5, min=1, max=50, continuous_update=False),
-);
+    alt=schedule_alt,
+    kind=Choice(["constant", "step", "exponential", "Bengio 1/t", "cosine", "warm-up + cosine"], "cosine", "schedule"),
+    eta0=Choice([0.1, 0.3], 0.1, "eta0", live=widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=0, description="eta0", continuous_update=False)),
+    epochs=Choice([30], 30, "epochs", live=widgets.IntSlider(value=30, min=5, max=100, description="epochs", continuous_update=False)),
+    gamma=Choice([0.5], 0.5, "gamma", live=widgets.FloatSlider(value=0.5, min=0.05, max=0.99, step=0.01, description="gamma", continuous_update=False)),
+    step_size=Choice([10], 10, "step_size", live=widgets.IntSlider(value=10, min=1, max=50, description="step_size", continuous_update=False)),
+    warmup=Choice([5], 5, "warmup", live=widgets.IntSlider(value=5, min=1, max=20, description="warmup", continuous_update=False)),
+    tau=Choice([5], 5, "tau", live=widgets.IntSlider(value=5, min=1, max=50, description="tau", continuous_update=False)),
+)
 
 # %% [markdown]
 # ## Exercises

@@ -56,6 +56,7 @@ from effdnn_lib.notebook import setup, show_source
 from effdnn_lib.plotting import FIGSIZE, FIGSIZE_WIDE, PALETTE
 from effdnn_lib.progress import progress
 from effdnn_lib.training import train
+from effdnn_lib.widgets import Choice, explorer
 
 setup(seed=0, threads=1)
 
@@ -309,7 +310,7 @@ deeper = range(1, len(WIDTHS))
 print("pre-trained layers beat random ones on every seed, at layers 1-3:",
       all(p > r for k in deeper for p, r in zip(probe_acc["pre-trained", k], probe_acc["random init", k])))
 
-# %%
+# %% mystnb={"image": {"alt": "Test accuracy of a linear probe (a softmax trained on 100 labels) reading the input and the codes of layers 1 to 3, for the pre-trained stack (blue, solid) and the random initialization (vermillion, dashed), mean with min-max bars over 3 seeds. The pre-trained layers stay near 0.84 to 0.85 at every depth, while the random ones fall steadily to about 0.76 at layer 3."}}
 fig, ax = plt.subplots(figsize=FIGSIZE)
 layers = np.arange(len(WIDTHS))
 for stack, colour, marker, style, shift in (("pre-trained", PALETTE["blue"], "o", "-", -0.04), ("random init", PALETTE["vermillion"], "s", "--", 0.04)):
@@ -427,7 +428,7 @@ print(f"f = {f.data:.6f} (torch: {f_torch.item():.6f}); {len(topological_order(f
 for v, g_ref in zip(inputs, reference):
     print(f"df/d{v.label:<2} = {v.grad:+.6f}   torch.autograd: {g_ref.item():+.6f}")
 
-# %%
+# %% mystnb={"image": {"alt": "The flow graph of f = tanh(w1 x1 + w2 x2 + b) at x1 = 2, x2 = -1, w1 = -0.5, w2 = 1.5, b = 1, drawn from left to right: the five inputs, the two products, their sum, z = -1.5 and f = -0.905, each box with its value and its gradient df/d(node). The output's gradient is 1; z, the sum, the products and b get 0.181, and w1 gets 0.361."}}
 fig, ax = plt.subplots(figsize=FIGSIZE_WIDE)
 draw_graph(f, ax=ax, title="f = tanh(w1 x1 + w2 x2 + b): value and gradient df/d(node) in each box")
 plt.show()
@@ -550,24 +551,52 @@ for x, t in XOR:
 #
 # ## Explore: the neuron's graph
 #
-# Move the inputs and weights of the neuron and watch the values and gradients in the graph
-# change. Where $|z|$ is large, $\tanh$ saturates, its local derivative $1 - \tanh^2 z$ is close
-# to 0, and every gradient upstream of it vanishes with it. The website shows the default view;
-# run the notebook to move the sliders.
+# Move the weight $w_1$ and the bias $b$ of the neuron and watch the values and gradients in the
+# graph change; the title and the line above the graph give $z$, $f$ and $\tanh$'s local derivative
+# $1 - \tanh^2 z$. Where $|z|$ is large, $\tanh$ saturates, its local derivative is close to 0, and
+# every gradient upstream of it vanishes with it. On the website the controls switch between
+# views precomputed for $w_1 \in \{-2, -0.5, 0.25, 1.5\}$ and $b \in \{-1, 1, 3\}$, with the other
+# inputs at $x_1 = 2$, $x_2 = -1$, $w_2 = 1.5$; run the notebook for continuous sliders over all
+# five. Things to try:
+#
+# * $w_1 = 0.25$ (with $b = 1$): $z = 0$, where $\tanh$ is steepest. Its local derivative is 1, so
+#   the gradient reaches $z$, the sum and $b$ undiminished, and each product hands back its
+#   partner's value: $w_1$ gets $x_1 = 2$, and $x_1$ gets $w_1 = 0.25$.
+# * $w_1 = 1.5$, then $w_1 = -2$: $z$ moves away from 0 on either side, $f$ comes close to $+1$ or
+#   $-1$, and all five gradients shrink to a few hundredths, then to below a thousandth.
+# * $b = -1$ with $w_1 = -2$: the most saturated view; every gradient is smaller still, and a
+#   gradient step would hardly move this neuron.
+# * $b = 3$ with the default $w_1 = -0.5$: the bias alone carries $z$ across 0, and every gradient
+#   grows about fourfold.
 
 # %%
 def explore_neuron(x1=2.0, x2=-1.0, w1=-0.5, w2=1.5, b=1.0):
     f, _ = neuron(x1, x2, w1, w2, b)
     f.backward()
+    z = w1 * x1 + w2 * x2 + b
+    print(f"z = {z:.2f}, f = tanh z = {f.data:.3f}, local derivative 1 - tanh^2 z = {1 - f.data**2:.3g}")
     fig, ax = plt.subplots(figsize=FIGSIZE_WIDE)
-    draw_graph(f, ax=ax, title=f"f = {f.data:.3f}")
-    plt.show()
+    draw_graph(f, ax=ax, title=f"z = {z:.2f}, f = {f.data:.3f}, 1 - tanh^2 z = {1 - f.data**2:.3g}")
+    return fig
 
 
 # %% output_varies="widget" tags=["nbval-ignore-output"]
-sliders = {name: widgets.FloatSlider(value=value, min=-3, max=3, step=0.1, continuous_update=False)
-           for name, value in (("x1", 2.0), ("x2", -1.0), ("w1", -0.5), ("w2", 1.5), ("b", 1.0))}
-widgets.interact(explore_neuron, **sliders);
+def slider(name, value):
+    return widgets.FloatSlider(value=value, min=-3, max=3, step=0.1, description=name, continuous_update=False)
+
+
+explorer(
+    explore_neuron,
+    alt=lambda x1, x2, w1, w2, b: (
+        f"The flow graph of f = tanh(w1 x1 + w2 x2 + b) at x1 = {x1:g}, x2 = {x2:g}, w1 = {w1:g}, w2 = {w2:g}, b = {b:g}, "
+        f"so z = {w1 * x1 + w2 * x2 + b:g}: one box per node, from the inputs on the left to f on the right, each with its "
+        f"value and its gradient df/d(node)."),
+    x1=Choice([2.0], 2.0, "x1", live=slider("x1", 2.0)),
+    x2=Choice([-1.0], -1.0, "x2", live=slider("x2", -1.0)),
+    w1=Choice([-2.0, -0.5, 0.25, 1.5], -0.5, "w1", live=slider("w1", -0.5)),
+    w2=Choice([1.5], 1.5, "w2", live=slider("w2", 1.5)),
+    b=Choice([-1.0, 1.0, 3.0], 1.0, "b", live=slider("b", 1.0)),
+)
 
 # %% [markdown]
 # ## Exercises
