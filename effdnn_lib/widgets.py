@@ -147,7 +147,8 @@ def figure_png(fig, dpi: int = VIEW_DPI, colours: int = VIEW_COLOURS) -> bytes:
     rgb = adaptive.getpalette()[: 3 * len(adaptive.getcolors())]
     entries = np.array(exact + [tuple(rgb[i:i + 3]) for i in range(0, len(rgb), 3)], dtype=np.int32)
     pixels = np.asarray(image, dtype=np.int32)
-    colours_used, inverse = np.unique(pixels.reshape(-1, 3), axis=0, return_inverse=True)
+    keys, inverse = np.unique((pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]).ravel(), return_inverse=True)
+    colours_used = np.stack([keys >> 16, keys >> 8 & 255, keys & 255], axis=1)
     nearest = ((colours_used[:, None, :] - entries[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
     indexed = Image.fromarray(nearest[inverse.ravel()].reshape(pixels.shape[:2]).astype(np.uint8), mode="P")
     indexed.putpalette(entries.astype(np.uint8).ravel().tolist())

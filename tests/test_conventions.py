@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import configparser
+import io
 import json
 import re
 from pathlib import Path
@@ -93,6 +94,36 @@ def test_ignore_output_only_where_output_cannot_be_stable(src):
             )
         elif "output_varies" in cell["metadata"]:
             raise AssertionError(f"{src.name}: output_varies without the nbval-ignore-output tag:\n{source[:300]}")
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=IDS)
+def test_widgets_respond_on_the_website_and_figures_have_alt_text(src):
+    """Issue 16: a widget cell calls ``explorer`` and its precomputed views are saved with the
+    notebook; every figure has alt text in its cell's metadata (myst-nb puts it on the website's
+    ``<img>``) and an opaque background (readable on a dark page)."""
+    from PIL import Image
+
+    nb = load(src.with_suffix(".ipynb"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        if cell["metadata"].get("output_varies", "").startswith("widget"):
+            assert "explorer(" in source, (
+                f"{src.name}: a widget cell calls effdnn_lib.widgets.explorer (directly or through a library "
+                f"function built on it), so that it also responds on the website:\n{source[:300]}")
+        pngs = [o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        if pngs:
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt) >= 40 and not alt.startswith("<"), (
+                f'{src.name}: a figure needs alt text that says what it shows: `# %% mystnb={{"image": {{"alt": "..."}}}}`'
+                f"\n{source[:300]}")
+        for png in pngs:
+            image = Image.open(io.BytesIO(base64.b64decode(png))).convert("RGBA")
+            assert image.getextrema()[3][0] == 255, f"{src.name}: a figure with a transparent background:\n{source[:200]}"
+    state = nb["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    views = [m for m in state.values() if "effdnn-view" in str(m["state"].get("value", ""))]
+    assert views, f"{src.name}: no precomputed views saved: execute it with tools/execute_notebooks.py"
 
 
 def test_every_notebook_is_in_the_book_and_vice_versa():
