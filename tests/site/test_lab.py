@@ -190,9 +190,13 @@ def click_menu(page, menu: str, item: str) -> None:
 
 
 def wait_for_idle_kernel(page, timeout_s: float) -> None:
+    """Until the status bar names the notebook's kernel and says it is idle (not "No Kernel", not starting)."""
     page.wait_for_function(
-        "() => { const s = document.querySelector('.jp-StatusBar-Widget .jp-StatusBar-TextItem[title*=Kernel], #jp-main-statusbar');"
-        " return s && /Idle/.test(s.textContent); }", timeout=timeout_s * 1000)
+        "() => { const s = document.querySelector('#jp-main-statusbar');"
+        " return s && /Python 3 \\(ipykernel\\) \\| Idle/.test(s.textContent); }", timeout=timeout_s * 1000)
+
+
+PROMPTS_JS = "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent)"
 
 
 @pytest.fixture(scope="module")
@@ -206,11 +210,10 @@ def run_all(browser, lab_url):
     wait_for_idle_kernel(page, TIMEOUT_S)
     start = time.monotonic()
     click_menu(page, "Run", "Run All Cells")
-    # Run All marks every queued cell [*] at once; done when none is left waiting and the kernel is idle
-    page.wait_for_function(
-        """() => { const p = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent);
-               return p.length > 0 && !p.some(t => t.includes('*')) && p.some(t => /\\[\\d+\\]/.test(t)); }""",
-        timeout=TIMEOUT_S * 3 * 1000)
+    # Run All queues every cell at once and marks it [*] (the saved prompts are numbered already, so
+    # a numbered prompt proves nothing): wait for the queue, then until no cell is left waiting
+    page.wait_for_function(f"() => ({PROMPTS_JS})().some(t => t.includes('*'))", timeout=TIMEOUT_S * 1000)
+    page.wait_for_function(f"() => !({PROMPTS_JS})().some(t => t.includes('*'))", timeout=TIMEOUT_S * 3 * 1000)
     wait_for_idle_kernel(page, TIMEOUT_S)
     print(f"\nJupyterLab: Run All of {RUN_ALL_CHAPTER} took {time.monotonic() - start:.1f} s")
     yield page, errors
