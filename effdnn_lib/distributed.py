@@ -254,9 +254,7 @@ def scaling_explorer():
         return widgets.SelectionSlider(options=options, value=value, description=description, continuous_update=False)
 
     def draw(n_parameters_m, bandwidth_gbit, batch_per_worker, workers):
-        fig = plot_scaling(n_parameters_m, bandwidth_gbit, batch_per_worker, workers)
-        fig.subplots_adjust(bottom=0.18)  # room for the axis labels (tight_layout would double the drawing time)
-        return fig
+        return plot_scaling(n_parameters_m, bandwidth_gbit, batch_per_worker, workers)
 
     return explorer(
         draw,

@@ -291,7 +291,6 @@ def memory_explorer():
         fig = plot_memory(width, depth, batch_size)
         bars = fig.axes[0]
         bars.set_ylim(0, bars.get_ylim()[1] * 1.35)  # headroom: the legend must not hide a bar's total
-        fig.tight_layout()  # room for the right panel's labels in the small views
         return fig
 
     return explorer(

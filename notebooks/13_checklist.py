@@ -426,7 +426,6 @@ def plot_time_to_target(target: float = TARGET):
     ax.set_xlim(EVAL_EVERY / 1.25, 2 * max(p[0] for curves in results.values() for c in curves for p in c))  # one scale for every target
     ax.set_xlabel(f"examples to {target:.2f} validation accuracy (five seeds)")
     ax.invert_yaxis()
-    fig.tight_layout()
     return fig
 
 

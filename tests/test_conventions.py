@@ -112,6 +112,8 @@ def test_widgets_respond_on_the_website_and_figures_have_alt_text(src):
             assert "explorer(" in source, (
                 f"{src.name}: a widget cell calls effdnn_lib.widgets.explorer (directly or through a library "
                 f"function built on it), so that it also responds on the website:\n{source[:300]}")
+            stderr = [o["text"] for o in cell.get("outputs", []) if o.get("name") == "stderr"]
+            assert not stderr, f"{src.name}: precomputing the widget's views wrote to stderr: {''.join(stderr)[:300]}"
         pngs = [o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
         if pngs:
             alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
