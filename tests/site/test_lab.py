@@ -98,7 +98,8 @@ def lab_url(tmp_path_factory):
 @pytest.fixture(scope="module")
 def chapter(browser, lab_url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{lab_url}/lab/tree/{CHAPTER}?token={TOKEN}", timeout=TIMEOUT_S * 1000)
+    # each page its own fresh workspace: Lab would otherwise reopen the other page's notebook beside it
+    page.goto(f"{lab_url}/lab/workspaces/first-look/tree/{CHAPTER}?reset&token={TOKEN}", timeout=TIMEOUT_S * 1000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_S * 1000)
     # the kernel starts and the widget manager restores the saved state: wait for the sliders
     try:
@@ -205,9 +206,11 @@ def run_all(browser, lab_url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{lab_url}/lab/tree/{RUN_ALL_CHAPTER}?token={TOKEN}", timeout=TIMEOUT_S * 1000)
+    page.goto(f"{lab_url}/lab/workspaces/run-all/tree/{RUN_ALL_CHAPTER}?reset&token={TOKEN}", timeout=TIMEOUT_S * 1000)
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=TIMEOUT_S * 1000)
     wait_for_idle_kernel(page, TIMEOUT_S)
+    tabs = page.evaluate("() => [...document.querySelectorAll('.lm-DockPanel .lm-TabBar-tabLabel')].map(e => e.textContent)")
+    assert tabs == [RUN_ALL_CHAPTER], tabs
     start = time.monotonic()
     click_menu(page, "Run", "Run All Cells")
     # Run All queues every cell at once and marks it [*] (the saved prompts are numbered already, so
