@@ -133,12 +133,15 @@ def test_saved_widget_views_show_before_a_cell_runs(chapter):
     assert chapter.evaluate("document.querySelectorAll('.jp-Notebook .widget-slider').length") > 0
 
 
-def nudge_first_slider(widget) -> None:
-    """One keyboard step on the widget's first slider, away from the end it may sit at."""
+def nudge_and_wait(widget, changed_js: str, before: str | None) -> None:
+    """One keyboard step on the widget's first slider (away from the end it may sit at), then wait
+    until ``changed_js(widget, before)`` holds in the page."""
     handle = widget.locator(".noUi-handle").first
     at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
     handle.focus()
     handle.press("ArrowLeft" if at_end else "ArrowRight")
+    widget.page.wait_for_function(f"([w, before]) => ({changed_js})(w, before)",
+                                  arg=[widget.element_handle(), before], timeout=TIMEOUT_S * 1000)
 
 
 def test_precomputed_views_respond_before_a_cell_runs(chapter):
@@ -147,11 +150,8 @@ def test_precomputed_views_respond_before_a_cell_runs(chapter):
     explorer.scroll_into_view_if_needed()
     view = explorer.locator(".effdnn-view").first
     view.wait_for(timeout=TIMEOUT_S * 1000)
-    before = view.get_attribute("data-view")
-    nudge_first_slider(explorer)
-    chapter.wait_for_function(
-        "([e, before]) => { const v = e.querySelector('.effdnn-view'); return v && v.dataset.view !== before; }",
-        arg=[explorer.element_handle(), before], timeout=TIMEOUT_S * 1000)
+    nudge_and_wait(explorer, "(e, before) => { const v = e.querySelector('.effdnn-view'); return v && v.dataset.view !== before; }",
+                   view.get_attribute("data-view"))
 
 
 def collapsed_cells(notebook: Path) -> tuple[int, int]:
@@ -241,11 +241,8 @@ def test_moving_a_live_slider_redraws_the_figure(run_all):
     widget.scroll_into_view_if_needed()
     image = widget.locator("img").first
     image.wait_for(timeout=TIMEOUT_S * 1000)
-    before = image.get_attribute("src")
-    nudge_first_slider(widget)
-    page.wait_for_function(
-        "([w, before]) => { const i = w.querySelector('img'); return i && i.src !== before && i.naturalWidth > 0; }",
-        arg=[widget.element_handle(), before], timeout=TIMEOUT_S * 1000)
+    nudge_and_wait(widget, "(w, before) => { const i = w.querySelector('img'); return i && i.src !== before && i.naturalWidth > 0; }",
+                   image.get_attribute("src"))
 
 
 def test_the_device_toggle_says_why_the_gpu_is_disabled(run_all):
